@@ -1,0 +1,99 @@
+/**
+ * The single table of error codes: each code's typed context, its message template
+ * ($name is replaced by context.name) and its HTTP status. Add a code here and nowhere else.
+ */
+export interface ErrorContexts {
+  VALIDATION_FAILED: { where: string; issues: ReadonlyArray<{ path: string; message: string }> };
+  MALFORMED_JSON: { where: string };
+  PAYLOAD_TOO_LARGE: { limitBytes: number };
+  ROUTE_NOT_FOUND: { method: string; path: string };
+  NOT_FOUND: { resource: string; id: string };
+  UNAUTHORIZED: { reason: string };
+  FORBIDDEN: { reason: string };
+  RATE_LIMITED: { retryAfterSeconds: number };
+  CHALLENGE_UNKNOWN: { nonce: string };
+  BAD_SIGNATURE: { signer: string };
+  INVALID_ADDRESS: { value: string };
+  INVALID_AMOUNT: { value: string; reason: string };
+  UNKNOWN_GPU_MODEL: { value: string; known: readonly string[] };
+  KEYPAIR_INVALID: { path: string; reason: string };
+  CONFIG_INVALID: { issues: ReadonlyArray<{ path: string; message: string }> };
+  AGENT_NOT_HELLO: { got: string };
+  AGENT_UNKNOWN_MESSAGE: { type: string };
+  AGENT_MALFORMED: { reason: string };
+  AGENT_MESSAGE_TOO_LARGE: { bytes: number; limitBytes: number };
+  AGENT_BAD_SIGNATURE: { deviceId: string };
+  AGENT_SEQ_REPLAY: { seq: number; lastSeq: number };
+  AGENT_SEQ_GAP: { seq: number; expected: number };
+  AGENT_HELLO_TIMEOUT: { seconds: number };
+  AGENT_REPLACED: { deviceId: string };
+  CLOUD_UNREACHABLE: { url: string; reason: string };
+  CLOUD_ERROR: { status: number; code: string; message: string };
+  STORE_ERROR: { operation: string; reason: string };
+  INTERNAL: { reason: string };
+}
+
+export type ErrorCode = keyof ErrorContexts;
+export type ErrorContext<C extends ErrorCode> = ErrorContexts[C];
+
+export const ERROR_MESSAGES: { readonly [C in ErrorCode]: string } = {
+  VALIDATION_FAILED: 'Invalid $where: $issues',
+  MALFORMED_JSON: 'The $where is not valid JSON',
+  PAYLOAD_TOO_LARGE: 'The request body is larger than $limitBytes bytes',
+  ROUTE_NOT_FOUND: 'No route for $method $path; see GET /v1/openapi.json',
+  NOT_FOUND: 'No $resource with id $id',
+  UNAUTHORIZED: 'Not authenticated: $reason. Get an API key with POST /v1/auth/keys (the CLI does it on first use)',
+  FORBIDDEN: 'Not allowed: $reason',
+  RATE_LIMITED: 'Too many requests; retry after $retryAfterSeconds s',
+  CHALLENGE_UNKNOWN: 'Unknown or expired challenge $nonce; fetch a new one from GET /v1/auth/challenge',
+  BAD_SIGNATURE: 'The signature does not verify for $signer',
+  INVALID_ADDRESS: 'Not a Solana address (base58 of 32 bytes): $value',
+  INVALID_AMOUNT: 'Invalid amount $value: $reason',
+  UNKNOWN_GPU_MODEL: 'Unknown GPU model $value; known models: $known',
+  KEYPAIR_INVALID: 'Keypair file $path is not usable: $reason',
+  CONFIG_INVALID: 'Invalid configuration: $issues',
+  AGENT_NOT_HELLO: 'The first agent message must be hello, got $got',
+  AGENT_UNKNOWN_MESSAGE: 'Unknown agent message type $type',
+  AGENT_MALFORMED: 'Malformed agent message: $reason',
+  AGENT_MESSAGE_TOO_LARGE: 'Agent message of $bytes bytes exceeds the $limitBytes byte limit',
+  AGENT_BAD_SIGNATURE: 'Agent message signature does not verify for device $deviceId',
+  AGENT_SEQ_REPLAY: 'Agent message seq $seq is not above the last seq $lastSeq (replay or reorder)',
+  AGENT_SEQ_GAP: 'Agent message seq $seq skips ahead; expected $expected',
+  AGENT_HELLO_TIMEOUT: 'No hello within $seconds s',
+  AGENT_REPLACED: 'Device $deviceId connected again; this older connection is closed',
+  CLOUD_UNREACHABLE: 'Cannot reach the idlegrid cloud at $url ($reason). Is it running? Start one with `idlegrid up` or pass --cloud URL',
+  CLOUD_ERROR: 'The cloud answered $status $code: $message',
+  STORE_ERROR: 'Store failure during $operation: $reason',
+  INTERNAL: 'Internal error: $reason',
+};
+
+export const ERROR_HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  ROUTE_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
+  CHALLENGE_UNKNOWN: 401,
+  BAD_SIGNATURE: 401,
+  INVALID_ADDRESS: 400,
+  INVALID_AMOUNT: 400,
+  UNKNOWN_GPU_MODEL: 400,
+  KEYPAIR_INVALID: 400,
+  CONFIG_INVALID: 400,
+  AGENT_NOT_HELLO: 400,
+  AGENT_UNKNOWN_MESSAGE: 400,
+  AGENT_MALFORMED: 400,
+  AGENT_MESSAGE_TOO_LARGE: 413,
+  AGENT_BAD_SIGNATURE: 401,
+  AGENT_SEQ_REPLAY: 400,
+  AGENT_SEQ_GAP: 400,
+  AGENT_HELLO_TIMEOUT: 408,
+  AGENT_REPLACED: 409,
+  CLOUD_UNREACHABLE: 503,
+  CLOUD_ERROR: 502,
+  STORE_ERROR: 500,
+  INTERNAL: 500,
+};
