@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import {
+  addressSchema, base58SignatureSchema, coordinateSchema, decimalSchema, hardwareReportSchema,
+  nonceSchema, regionSchema,
+} from './common.ts';
+
+/** Largest agent message the gateway accepts, in bytes of UTF-8 JSON. */
+export const AGENT_MESSAGE_LIMIT_BYTES = 64 * 1024;
+export const AGENT_PROTOCOL_VERSION = 1;
+
+const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const leaseIdSchema = z.string().regex(/^lse_[0-9a-z]{20}$/, 'expected a lease id');
+
+// ---- agent → server --------------------------------------------------------------
+
+export const helloSchema = z.object({
+  type: z.literal('hello'),
+  nonce: nonceSchema,
+  deviceKey: addressSchema,
+  agentVersion: z.string().min(1).max(40),
+  protocolVersion: z.number().int().positive(),
+  hardware: hardwareReportSchema,
+  region: regionSchema,
+  pricePerGpuHour: decimalSchema,
+  payout: addressSchema,
+  sig: base58SignatureSchema,
+});
+
+export const heartbeatSchema = z.object({
+  type: z.literal('heartbeat'),
+  seq,
+  sentAt: z.number().int().nonnegative(),
+  load: z.object({
+    cpu: z.number().min(0).max(1024),
+    memoryUsedBytes: z.number().int().nonnegative(),
+    gpuUtilization: z.array(z.number().min(0).max(100)).max(64),
+  }),
+  coordinate: coordinateSchema.extend({ error: z.number().finite().nonnegative() }).nullable(),
+  /** Cumulative GPU-seconds served per lease on this device, as the agent measured them. */
+  leases: z.array(z.object({ leaseId: leaseIdSchema, gpuSeconds: z.number().nonnegative() })).max(64),
+  sig: base58SignatureSchema,
+});
+
+export const leaseStatusSchema = z.object({
+  type: z.literal('lease-status'),
+  seq,
+  leaseId: leaseIdSchema,
+  state: z.enum(['starting', 'joined', 'failed', 'stopped']),
+  rayNodeId: z.string().max(100).nullable(),
+  endpoint: z.string().max(200).nullable(),
+  reason: z.string().max(1000).nullable(),
+  sig: base58SignatureSchema,
+});
+
+export const verifyResultSchema = z.object({
+  type: z.literal('verify-result'),
+  seq,
+  challengeId: z.string().max(64),
+  checksums: z.array(z.string().max(64)).max(65_536),
+  elapsedMs: z.number().nonnegative(),
+  sig: base58SignatureSchema,
+});
+
+export const probeResultSchema = z.object({
+  type: z.literal('probe-result'),
+  seq,
+  rtts: z.array(z.object({ deviceId: addressSchema, rttMs: z.number().nonnegative().nullable() })).max(64),
+  sig: base58SignatureSchema,
+});
+
+/** Message schemas after hello, by type. */
+export const AGENT_SESSION_MESSAGES = {
+  heartbeat: heartbeatSchema,
+  'lease-status': leaseStatusSchema,
+  'verify-result': verifyResultSchema,
+  'probe-result': probeResultSchema,
+} as const;
+
+export type HelloMessage = z.infer<typeof helloSchema>;
+export type HeartbeatMessage = z.infer<typeof heartbeatSchema>;
+export type LeaseStatusMessage = z.infer<typeof leaseStatusSchema>;
+export type VerifyResultMessage = z.infer<typeof verifyResultSchema>;
+export type ProbeResultMessage = z.infer<typeof probeResultSchema>;
+export type AgentSessionMessageType = keyof typeof AGENT_SESSION_MESSAGES;
+export type AgentSessionMessage = HeartbeatMessage | LeaseStatusMessage | VerifyResultMessage | ProbeResultMessage;
+
+// ---- server → agent --------------------------------------------------------------
+
+export const challengeSchema = z.object({
+  type: z.literal('challenge'),
+  nonce: nonceSchema,
+  protocolVersion: z.number().int().positive(),
+  serverTime: z.number().int(),
+});
+
+export const welcomeSchema = z.object({
+  type: z.literal('welcome'),
+  deviceId: addressSchema,
+  heartbeatSeconds: z.number().positive(),
+  nodeLossSeconds: z.number().positive(),
+});
+
+export const serverErrorSchema = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const assignSchema = z.object({
+  type: z.literal('assign'),
+  leaseId: leaseIdSchema,
+  role: z.enum(['head', 'worker']),
+  headAddress: z.string().max(200).nullable(),
+  rayToken: z.string().min(16).max(200),
+  resources: z.object({ gpus: z.number().int().nonnegative(), cpus: z.number().int().positive() }),
+  ports: z.record(z.string(), z.number().int().min(1).max(65_535)),
+  expiresAt: z.number().int(),
+});
+
+export const releaseSchema = z.object({
+  type: z.literal('release'),
+  leaseId: leaseIdSchema,
+  reason: z.string().max(200),
+});
+
+export const verifySchema = z.object({
+  type: z.literal('verify'),
+  challengeId: z.string().max(64),
+  seed: z.string().max(128),
+  n: z.number().int().positive().max(16_384),
+  deadlineMs: z.number().int().positive(),
+});
+
+export const probeSchema = z.object({
+  type: z.literal('probe'),
+  peers: z.array(z.object({ deviceId: addressSchema, address: z.string().max(200) })).max(64),
+});
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  challengeSchema, welcomeSchema, serverErrorSchema, assignSchema, releaseSchema, verifySchema, probeSchema,
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type ChallengeMessage = z.infer<typeof challengeSchema>;
