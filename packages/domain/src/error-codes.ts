@@ -27,6 +27,8 @@ export interface ErrorContexts {
   AGENT_SEQ_GAP: { seq: number; expected: number };
   AGENT_HELLO_TIMEOUT: { seconds: number };
   AGENT_REPLACED: { deviceId: string };
+  AGENT_SILENT: { seconds: number };
+  AGENT_STORE_FAILED: { reason: string };
   CLOUD_UNREACHABLE: { url: string; reason: string };
   CLOUD_ERROR: { status: number; code: string; message: string };
   STORE_ERROR: { operation: string; reason: string };
@@ -61,6 +63,8 @@ export const ERROR_MESSAGES: { readonly [C in ErrorCode]: string } = {
   AGENT_SEQ_GAP: 'Agent message seq $seq skips ahead; expected $expected',
   AGENT_HELLO_TIMEOUT: 'No hello within $seconds s',
   AGENT_REPLACED: 'Device $deviceId connected again; this older connection is closed',
+  AGENT_SILENT: 'No message for $seconds s; the device is offline. Reconnect to come back',
+  AGENT_STORE_FAILED: 'The control plane could not record this device ($reason); retry later',
   CLOUD_UNREACHABLE: 'Cannot reach the idlegrid cloud at $url ($reason). Is it running? Start one with `idlegrid up` or pass --cloud URL',
   CLOUD_ERROR: 'The cloud answered $status $code: $message',
   STORE_ERROR: 'Store failure during $operation: $reason',
@@ -92,6 +96,8 @@ export const ERROR_HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
   AGENT_SEQ_GAP: 400,
   AGENT_HELLO_TIMEOUT: 408,
   AGENT_REPLACED: 409,
+  AGENT_SILENT: 408,
+  AGENT_STORE_FAILED: 503,
   CLOUD_UNREACHABLE: 503,
   CLOUD_ERROR: 502,
   STORE_ERROR: 500,
