@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { generateKeypair } from '@idlegrid/protocol';
+import { isIdlegridError, type IdlegridError } from '@idlegrid/domain';
+import { agentGatewayUrl, loadAgentConfig } from './config.ts';
+import { DEFAULT_PRICE_PER_GPU_HOUR } from './default-prices.ts';
+
+const ENV = { HOME: '/home/alice' };
+
+function configError(fn: () => unknown): IdlegridError<'CONFIG_INVALID'> {
+  try {
+    fn();
+  } catch (e) {
+    if (isIdlegridError(e, 'CONFIG_INVALID')) return e;
+    throw e;
+  }
+  throw new Error('expected CONFIG_INVALID');
+}
+
+describe('loadAgentConfig', () => {
+  it('fills in defaults', () => {
+    const config = loadAgentConfig({ ...ENV, IDLEGRID_CLOUD_URL: 'http://127.0.0.1:8080/' });
+    expect(config).toEqual({
+      cloudUrl: 'http://127.0.0.1:8080',
+      agentUrl: 'ws://127.0.0.1:8080/v1/agent',
+      dataDir: '/home/alice/.idlegrid/agent',
+      keypairPath: '/home/alice/.idlegrid/agent/device-key.json',
+      region: 'local',
+      pricePerGpuHour: null,
+      payout: null,
+    });
+  });
+
+  it('honours IDLEGRID_HOME and lets flags win over the environment', () => {
+    const payout = generateKeypair().address;
+    const config = loadAgentConfig(
+      { ...ENV, IDLEGRID_HOME: '~/ig', IDLEGRID_CLOUD_URL: 'http://env:1', IDLEGRID_REGION: 'us-east', IDLEGRID_PRICE: '9.00' },
+      { cloudUrl: 'https://cloud.example.org/base', region: 'eu-west', pricePerGpuHour: '2.25', payout, keypairPath: '~/keys/dev.json', dataDir: undefined },
+    );
+    expect(config).toMatchObject({
+      cloudUrl: 'https://cloud.example.org/base',
+      agentUrl: 'wss://cloud.example.org/base/v1/agent',
+      dataDir: '/home/alice/ig/agent',
+      keypairPath: '/home/alice/keys/dev.json',
+      region: 'eu-west',
+      pricePerGpuHour: '2.25',
+      payout,
+    });
+  });
+
+  it('treats empty values as unset', () => {
+    const config = loadAgentConfig({ ...ENV, IDLEGRID_CLOUD_URL: 'http://h:1', IDLEGRID_REGION: '', IDLEGRID_AGENT_DATA_DIR: '/var/lib/idlegrid' }, { region: '  ' });
+    expect(config.region).toBe('local');
+    expect(config.keypairPath).toBe('/var/lib/idlegrid/device-key.json');
+  });
+
+  it('reports every problem at once as CONFIG_INVALID', () => {
+    const error = configError(() =>
+      loadAgentConfig(ENV, { region: 'mars-north', pricePerGpuHour: '-1', payout: 'not-an-address' }),
+    );
+    expect(error.context.issues.map((i) => i.path).sort()).toEqual(['cloudUrl', 'payout', 'pricePerGpuHour', 'region']);
+    expect(error.message).toMatch(/IDLEGRID_CLOUD_URL/);
+    expect(error.message).toMatch(/unknown region mars-north/);
+  });
+
+  it('accepts only http(s) cloud URLs', () => {
+    for (const bad of ['ws://h:1', 'ftp://h', 'localhost:8080', 'http://']) {
+      expect(configError(() => loadAgentConfig({ ...ENV, IDLEGRID_CLOUD_URL: bad })).context.issues[0]?.path).toBe('cloudUrl');
+    }
+  });
+
+  it('rejects prices with more than 6 decimals', () => {
+    expect(() => loadAgentConfig({ ...ENV, IDLEGRID_CLOUD_URL: 'http://h:1', IDLEGRID_PRICE: '0.1234567' })).toThrow(/pricePerGpuHour/);
+  });
+});
+
+describe('agentGatewayUrl', () => {
+  it('derives ws(s) URLs and drops query and fragment', () => {
+    expect(agentGatewayUrl('https://c.example:8443')).toBe('wss://c.example:8443/v1/agent');
+    expect(agentGatewayUrl('http://c.example/x/?q=1#f')).toBe('ws://c.example/x/v1/agent');
+  });
+});
+
+describe('default prices', () => {
+  it('are valid decimals for every model', () => {
+    for (const price of Object.values(DEFAULT_PRICE_PER_GPU_HOUR)) expect(price).toMatch(/^\d+\.\d{2}$/);
+  });
+});

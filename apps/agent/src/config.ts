@@ -1,0 +1,124 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { IdlegridError, isRegionId, REGIONS, type Address, type RegionId } from '@idlegrid/domain';
+import { addressSchema, decimalSchema } from '@idlegrid/protocol';
+
+/** Settings of one agent. Built by loadAgentConfig; nothing reads the environment at import time. */
+export interface AgentConfig {
+  /** The control plane's base URL, http(s), without a trailing slash. Required. */
+  cloudUrl: string;
+  /** The agent gateway, derived from cloudUrl: ws(s)://host[:port][/base]/v1/agent. */
+  agentUrl: string;
+  /** Where the agent keeps its state. Default `$IDLEGRID_HOME/agent`, i.e. `~/.idlegrid/agent`. */
+  dataDir: string;
+  /** The device identity keypair (solana-keygen JSON), created on first start. Default `<dataDir>/device-key.json`. */
+  keypairPath: string;
+  /** The region this device declares (see REGIONS in @idlegrid/domain). Default `local`. */
+  region: RegionId;
+  /**
+   * Asking price per GPU-hour in USD ("1.25"). null: the default for the offered model
+   * from DEFAULT_PRICE_PER_GPU_HOUR (e.g. H100 "2.00", RTX4090 "0.40", cpu "0.50").
+   */
+  pricePerGpuHour: string | null;
+  /** The Solana address earnings are paid to. null: the device key's own address. */
+  payout: Address | null;
+}
+
+/** Values from command-line flags; each wins over its environment variable. Empty strings count as unset. */
+export interface AgentConfigOverrides {
+  cloudUrl?: string | undefined;
+  dataDir?: string | undefined;
+  keypairPath?: string | undefined;
+  region?: string | undefined;
+  pricePerGpuHour?: string | undefined;
+  payout?: string | undefined;
+}
+
+/** The environment variable behind each setting. */
+export const AGENT_CONFIG_ENV = {
+  cloudUrl: 'IDLEGRID_CLOUD_URL',
+  dataDir: 'IDLEGRID_AGENT_DATA_DIR',
+  keypairPath: 'IDLEGRID_AGENT_KEYPAIR',
+  region: 'IDLEGRID_REGION',
+  pricePerGpuHour: 'IDLEGRID_PRICE',
+  payout: 'IDLEGRID_PAYOUT',
+} as const satisfies Record<keyof AgentConfigOverrides, string>;
+
+export const DEFAULT_REGION = 'local';
+
+const inputSchema = z.object({
+  cloudUrl: z
+    .string({ error: `required: pass --cloud URL or set ${AGENT_CONFIG_ENV.cloudUrl}` })
+    .refine(isHttpUrl, 'expected an http(s) URL such as http://127.0.0.1:8080'),
+  dataDir: z.string(),
+  keypairPath: z.string().optional(),
+  region: z.string().refine(isRegionId, {
+    error: (issue) => `unknown region ${String(issue.input)}; known: ${REGIONS.map((r) => r.id).join(', ')}`,
+  }),
+  pricePerGpuHour: decimalSchema.optional(),
+  payout: addressSchema.optional(),
+});
+
+/**
+ * Reads the agent's settings from flags (`overrides`) and the environment, fills in
+ * defaults and validates them all at once. Throws IdlegridError('CONFIG_INVALID') listing
+ * every problem.
+ */
+export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOverrides = {}): AgentConfig {
+  const pick = (key: keyof AgentConfigOverrides): string | undefined =>
+    nonEmpty(overrides[key]) ?? nonEmpty(env[AGENT_CONFIG_ENV[key]]);
+  const home = nonEmpty(env['HOME']) ?? homedir();
+  const idlegridHome = expandHome(nonEmpty(env['IDLEGRID_HOME']) ?? join(home, '.idlegrid'), home);
+  const parsed = inputSchema.safeParse({
+    cloudUrl: pick('cloudUrl'),
+    dataDir: pick('dataDir') ?? join(idlegridHome, 'agent'),
+    keypairPath: pick('keypairPath'),
+    region: pick('region') ?? DEFAULT_REGION,
+    pricePerGpuHour: pick('pricePerGpuHour'),
+    payout: pick('payout'),
+  });
+  if (!parsed.success) {
+    throw new IdlegridError('CONFIG_INVALID', {
+      issues: parsed.error.issues.map((issue) => ({ path: issue.path.join('.') || '(root)', message: issue.message })),
+    });
+  }
+  const input = parsed.data;
+  const cloudUrl = input.cloudUrl.replace(/\/+$/, '');
+  const dataDir = resolve(expandHome(input.dataDir, home));
+  return {
+    cloudUrl,
+    agentUrl: agentGatewayUrl(cloudUrl),
+    dataDir,
+    keypairPath: input.keypairPath ? resolve(expandHome(input.keypairPath, home)) : join(dataDir, 'device-key.json'),
+    region: input.region,
+    pricePerGpuHour: input.pricePerGpuHour ?? null,
+    payout: input.payout ?? null,
+  };
+}
+
+/** ws(s)://host[:port][/base]/v1/agent for a cloud base URL http(s)://host[:port][/base]. */
+export function agentGatewayUrl(cloudUrl: string): string {
+  const url = new URL(cloudUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/agent`;
+  url.search = '';
+  url.hash = '';
+  return url.toString();
+}
+
+function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const v = value?.trim();
+  return v ? v : undefined;
+}
+
+function expandHome(path: string, home: string): string {
+  if (path === '~') return home;
+  return path.startsWith('~/') ? join(home, path.slice(2)) : path;
+}
