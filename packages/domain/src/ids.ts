@@ -5,8 +5,8 @@ import type { RandomSource } from './random.ts';
 
 /** A Solana address: base58 of a 32-byte ed25519 public key. */
 export type Address = Brand<string, 'Address'>;
-/** A device is identified by the address of its ed25519 identity key. */
-export type DeviceId = Brand<string, 'DeviceId'>;
+/** A device is identified by the address of its ed25519 identity key (so it is an Address). */
+export type DeviceId = Address;
 export type LeaseId = Brand<string, 'LeaseId'>;
 export type ApiKeyId = Brand<string, 'ApiKeyId'>;
 

@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { parseGpuModel, TIERS } from '@idlegrid/domain';
+import type { SupplyResponse } from '@idlegrid/protocol';
+import { loadCloudConfig, startCloud } from '@idlegrid/cloud';
+import { CloudClient } from '../cloud-client.ts';
+import { resolveCloudUrl } from '../home.ts';
+import { emit, table, type GlobalOptions } from '../output.ts';
+import { waitForSignal } from '../signals.ts';
+
+interface ServeOptions {
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+interface SearchOptions {
+  gpu: string;
+  count?: string;
+  region?: string[];
+  minTier?: string;
+  maxPrice?: string;
+}
+
+export function addCloudCommands(program: Command, globals: () => GlobalOptions): Command {
+  const cloud = program.command('cloud').description('Use the cloud as a buyer (search, …) or run a control plane (serve)');
+
+  cloud
+    .command('serve')
+    .description('Run a control plane (HTTP API + agent gateway) until interrupted')
+    .option('--port <port>', 'TCP port (0 picks a free one)', '8470')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--data-dir <dir>', 'directory for the embedded database')
+    .option('--database-url <url>', 'use PostgreSQL (postgres://…) instead of embedded SQLite')
+    .option('--chain <chain>', 'settlement chain: embedded or an RPC URL (settlement arrives in a later release)', 'embedded')
+    .action(async (opts: ServeOptions) => {
+      const config = loadCloudConfig(process.env, {
+        ...(opts.port !== undefined ? { port: opts.port } : {}),
+        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+        ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
+      });
+      const running = await startCloud(config);
+      emit(globals(), { ready: true, url: running.url, store: running.store.kind }, () => `Control plane on ${running.url} (store: ${running.store.kind}). Ctrl-C to stop.`);
+      await waitForSignal();
+      await running.close();
+    });
+
+  cloud
+    .command('search')
+    .description('List GPU slots available now')
+    .requiredOption('--gpu <model>', `GPU model (${['H100', 'A100', 'RTX4090', 'cpu'].join(', ')}, …)`)
+    .option('--count <n>', 'how many slots you need (marks whether the supply is enough)')
+    .option('--region <region...>', 'one or more regions')
+    .option('--min-tier <tier>', `minimum supplier tier (${TIERS.join(' < ')})`)
+    .option('--max-price <usd>', 'maximum USD per GPU-hour')
+    .action(async (opts: SearchOptions) => {
+      const g = globals();
+      const model = parseGpuModel(opts.gpu);
+      const client = new CloudClient(await resolveCloudUrl(g.cloud, process.env), process.env);
+      const supply = await client.get<SupplyResponse>('/v1/supply', {
+        gpu: model,
+        region: opts.region,
+        minTier: opts.minTier,
+        maxPrice: opts.maxPrice,
+      });
+      const wanted = opts.count === undefined ? undefined : Number(opts.count);
+      const enough = wanted === undefined ? undefined : supply.totals.freeSlots >= wanted;
+      emit(g, { ...supply, ...(wanted !== undefined ? { requested: wanted, enough } : {}) }, () => renderSupply(supply, wanted));
+    });
+  return cloud;
+}
+
+function renderSupply(s: SupplyResponse, wanted: number | undefined): string {
+  if (s.devices.length === 0) return 'No matching GPU slots are online right now. Try another region, a higher --max-price or a lower --min-tier.';
+  const rows = s.devices.map((d) => [
+    d.id.slice(0, 8),
+    d.gpuModel,
+    `${d.freeSlots}/${d.slots}`,
+    d.region,
+    `$${d.pricePerGpuHour}`,
+    d.tier,
+    d.verified ? 'yes' : 'no',
+    d.hardware.gpus[0]?.name ?? d.hardware.cpu.model,
+  ]);
+  const footer = `${s.totals.devices} device(s), ${s.totals.freeSlots} free slot(s)` +
+    (wanted === undefined ? '' : s.totals.freeSlots >= wanted ? ` — enough for ${wanted}` : ` — not enough for ${wanted}`);
+  return `${table(['DEVICE', 'GPU', 'FREE', 'REGION', 'USD/GPU-H', 'TIER', 'VERIFIED', 'HARDWARE'], rows)}\n${footer}`;
+}

@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { IdlegridError, toDeviceId } from '@idlegrid/domain';
+import { readKeypairFile, type DeviceView, type HardwareReport } from '@idlegrid/protocol';
+import { loadAgentConfig, probeHardware, startAgent } from '@idlegrid/agent';
+import { CloudClient } from '../cloud-client.ts';
+import { resolveCloudUrl } from '../home.ts';
+import { emit, table, type GlobalOptions } from '../output.ts';
+import { waitForSignal } from '../signals.ts';
+
+interface StartOptions {
+  keypair?: string;
+  dataDir?: string;
+  region?: string;
+  price?: string;
+  payout?: string;
+}
+
+export function addWorkerCommands(program: Command, globals: () => GlobalOptions): void {
+  const worker = program.command('worker').description('Supply GPUs: run the agent on this machine and see how it does');
+
+  worker
+    .command('start')
+    .description('Run the supplier agent until interrupted: probe hardware, register, heartbeat')
+    .option('--keypair <file>', 'device identity keypair (created with mode 0600 if missing)')
+    .option('--data-dir <dir>', 'agent state directory (default ~/.idlegrid/agent)')
+    .option('--region <region>', 'where this machine is, e.g. us-east, eu-central, local')
+    .option('--price <usd>', 'asking price in USD per GPU-hour')
+    .option('--payout <address>', 'Solana address that receives earnings (default: the device key)')
+    .action(async (opts: StartOptions) => {
+      const g = globals();
+      const cloudUrl = await resolveCloudUrl(g.cloud, process.env);
+      const config = loadAgentConfig(process.env, {
+        cloudUrl,
+        ...(opts.keypair !== undefined ? { keypairPath: opts.keypair } : {}),
+        ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+        ...(opts.region !== undefined ? { region: opts.region } : {}),
+        ...(opts.price !== undefined ? { pricePerGpuHour: opts.price } : {}),
+        ...(opts.payout !== undefined ? { payout: opts.payout } : {}),
+      });
+      // Logs go to stderr so that stdout carries only the command's own output.
+      const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info', base: { app: 'agent' } }, pino.destination(2));
+      const handle = await startAgent(config, { logger });
+      emit(g, { started: true, deviceId: handle.deviceId, cloud: cloudUrl, offer: handle.hardware.offer }, () =>
+        `Agent for device ${handle.deviceId} offering ${handle.hardware.offer.slots} × ${handle.hardware.offer.model} to ${cloudUrl}. Ctrl-C to stop.`,
+      );
+      await waitForSignal();
+      await handle.stop();
+    });
+
+  worker
+    .command('probe')
+    .description('Print the hardware report this machine would register with')
+    .action(async () => {
+      const report = await probeHardware();
+      emit(globals(), report, () => renderProbe(report));
+    });
+
+  worker
+    .command('status')
+    .description("This device's registration as the cloud sees it: status, tier, last heartbeat")
+    .option('--keypair <file>', 'device keypair (default <data-dir>/device-key.json)')
+    .option('--data-dir <dir>', 'agent state directory (default ~/.idlegrid/agent)')
+    .action(async (opts: { keypair?: string; dataDir?: string }) => {
+      const g = globals();
+      const cloudUrl = await resolveCloudUrl(g.cloud, process.env);
+      const config = loadAgentConfig(process.env, {
+        cloudUrl,
+        ...(opts.keypair !== undefined ? { keypairPath: opts.keypair } : {}),
+        ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+      });
+      const keypair = await readKeypairFile(config.keypairPath).catch((e: unknown) => {
+        throw new IdlegridError('KEYPAIR_INVALID', { path: config.keypairPath, reason: 'no device key yet; run `idlegrid worker start` first' }, { cause: e });
+      });
+      const device = await new CloudClient(cloudUrl, process.env).get<DeviceView>(`/v1/devices/${toDeviceId(keypair.address)}`);
+      emit(g, device, () =>
+        table(['DEVICE', 'STATUS', 'GPU', 'SLOTS', 'REGION', 'USD/GPU-H', 'TIER', 'LAST SEEN'], [[
+          device.id, device.status, device.gpuModel, device.slots, device.region, device.pricePerGpuHour, device.tier,
+          new Date(device.lastSeenAt).toISOString(),
+        ]]),
+      );
+    });
+}
+
+function renderProbe(r: HardwareReport): string {
+  const gpus = r.gpus.length === 0
+    ? 'No NVIDIA GPU found (nvidia-smi absent or no devices).'
+    : table(['#', 'MODEL', 'NAME', 'MEMORY', 'UUID', 'DRIVER', 'CUDA'], r.gpus.map((g) => [
+      g.index, g.model ?? '?', g.name, `${g.memoryMiB} MiB`, g.uuid, g.driverVersion, g.cudaVersion ?? '-',
+    ]));
+  return [
+    gpus,
+    `CPU: ${r.cpu.model} (${r.cpu.cores} cores), memory ${(r.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${r.os.platform} ${r.os.arch}`,
+    `Offers: ${r.offer.slots} × ${r.offer.model} slot(s)`,
+  ].join('\n');
+}

@@ -1,0 +1,50 @@
+import { IdlegridError, parseGpuModel, toDeviceId } from '@idlegrid/domain';
+import { deviceIdParamSchema, devicesQuerySchema, devicesResponseSchema, deviceViewSchema } from '@idlegrid/protocol';
+import type { Store } from '@idlegrid/store';
+import type { DeviceRegistry } from '../../live/device-registry.ts';
+import { storedDeviceView } from '../device-view.ts';
+import type { ApiRouter } from '../router.ts';
+
+export function addDeviceRoutes(router: ApiRouter, store: Store, registry: DeviceRegistry): void {
+  router.add(
+    {
+      method: 'get',
+      path: '/v1/devices',
+      summary: 'Devices known to this network (online and offline), paginated by id',
+      tag: 'devices',
+      auth: false,
+      query: devicesQuerySchema,
+      response: devicesResponseSchema,
+    },
+    async ({ query }) => {
+      const rows = await store.devices.list({
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.gpu ? { gpuModel: parseGpuModel(query.gpu) } : {}),
+        ...(query.region ? { region: query.region } : {}),
+        limit: query.limit,
+        ...(query.cursor ? { afterId: toDeviceId(query.cursor) } : {}),
+      });
+      const devices = rows.map((r) => storedDeviceView(r, registry.get(r.id)));
+      const last = rows.at(-1);
+      return { devices, nextCursor: rows.length === query.limit && last ? last.id : null };
+    },
+  );
+
+  router.add(
+    {
+      method: 'get',
+      path: '/v1/devices/{id}',
+      summary: 'One device: hardware, tier, status and last heartbeat',
+      tag: 'devices',
+      auth: false,
+      params: deviceIdParamSchema,
+      response: deviceViewSchema,
+    },
+    async ({ params }) => {
+      const id = toDeviceId(params.id);
+      const record = await store.devices.get(id);
+      if (!record) throw new IdlegridError('NOT_FOUND', { resource: 'device', id });
+      return storedDeviceView(record, registry.get(id));
+    },
+  );
+}

@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import { IdlegridError, type Clock, type RandomSource } from '@idlegrid/domain';
+import { healthResponseSchema } from '@idlegrid/protocol';
+import type { Store } from '@idlegrid/store';
+import type { AppEnv } from './api/app-env.ts';
+import { errorResponse } from './api/http-errors.ts';
+import { ApiRouter, buildOpenApi } from './api/router.ts';
+import { addAuthRoutes, apiKeyAuthenticator } from './api/routes/auth-routes.ts';
+import { addDeviceRoutes } from './api/routes/device-routes.ts';
+import { addSupplyRoutes } from './api/routes/supply-routes.ts';
+import type { CloudConfig } from './config.ts';
+import { DeviceRegistry } from './live/device-registry.ts';
+import { Metrics } from './metrics.ts';
+
+export const CLOUD_VERSION = '0.1.0';
+
+export interface CloudDeps {
+  config: CloudConfig;
+  store: Store;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  registry?: DeviceRegistry;
+  metrics?: Metrics;
+}
+
+export interface CloudApp {
+  app: Hono<AppEnv>;
+  registry: DeviceRegistry;
+  metrics: Metrics;
+  openapi: Record<string, unknown>;
+}
+
+/** A uniform random source backed by the OS CSPRNG, for ids that must not be guessable. */
+export const cryptoRandom: RandomSource = () => randomBytes(4).readUInt32BE(0) / 2 ** 32;
+
+/** The HTTP API as a Hono app, callable in-process with `app.request(...)` in tests. */
+export function createCloudApp(deps: CloudDeps): CloudApp {
+  const { config, store, clock, logger } = deps;
+  const registry = deps.registry ?? new DeviceRegistry();
+  const metrics = deps.metrics ?? new Metrics();
+  const countRequest = metrics.counter('idlegrid_http_requests_total', 'HTTP requests by method, route and status');
+  metrics.gauge('idlegrid_devices_online', 'Devices connected and heartbeating', () => registry.size);
+
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    await next();
+    countRequest({ method: c.req.method, route: c.req.routePath || 'unmatched', status: String(c.res.status) });
+  });
+  app.onError((err, c) => errorResponse(c, err, logger));
+  app.notFound((c) => errorResponse(c, new IdlegridError('ROUTE_NOT_FOUND', { method: c.req.method, path: c.req.path }), logger));
+
+  const router = new ApiRouter(app, { maxBodyBytes: config.maxBodyBytes, authenticate: apiKeyAuthenticator(store, clock) });
+  router.add(
+    { method: 'get', path: '/healthz', summary: 'Liveness of the control plane', tag: 'ops', auth: false, response: healthResponseSchema },
+    () => ({ ok: true, version: CLOUD_VERSION, store: store.kind, devicesOnline: registry.size }),
+  );
+  addAuthRoutes(router, store, clock, deps.random, config.challengeTtlSeconds);
+  addSupplyRoutes(router, registry);
+  addDeviceRoutes(router, store, registry);
+
+  const openapi = buildOpenApi(router.specs, CLOUD_VERSION);
+  app.get('/v1/openapi.json', (c) => c.json(openapi));
+  app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  return { app, registry, metrics, openapi };
+}

@@ -1,0 +1,64 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { IdlegridError } from '@idlegrid/domain';
+
+const schema = z.object({
+  /** TCP port of the HTTP API, agent gateway and dashboard; 0 picks a free port. */
+  port: z.coerce.number().int().min(0).max(65_535).default(8470),
+  /** Interface to listen on. 127.0.0.1 keeps a local network private; 0.0.0.0 serves other hosts. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Directory for the embedded SQLite database (and, later, the embedded chain state). */
+  dataDir: z.string().min(1).default(join(homedir(), '.idlegrid', 'cloud')),
+  /** postgres://… to use PostgreSQL instead of the embedded SQLite file. */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://…').optional(),
+  /** Seconds between agent heartbeats, announced to agents in `welcome`. */
+  heartbeatSeconds: z.coerce.number().positive().max(300).default(5),
+  /** A device that sends nothing for this long is offline and leaves the supply. */
+  nodeLossSeconds: z.coerce.number().positive().max(3600).default(15),
+  /** How often heartbeat timestamps are flushed from memory to the store. */
+  flushSeconds: z.coerce.number().positive().max(300).default(5),
+  /** Lifetime of a login challenge. */
+  challengeTtlSeconds: z.coerce.number().int().positive().max(3600).default(300),
+  /** Seconds an agent has to answer the challenge with a signed hello. */
+  helloTimeoutSeconds: z.coerce.number().positive().max(120).default(10),
+  /** Largest accepted HTTP request body. */
+  maxBodyBytes: z.coerce.number().int().positive().max(16 * 1024 * 1024).default(256 * 1024),
+  /** pino log level. */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type CloudConfig = z.infer<typeof schema>;
+export type CloudConfigInput = z.input<typeof schema>;
+
+/**
+ * Builds the control-plane configuration from the environment (IDLEGRID_* variables)
+ * and explicit overrides (CLI flags win over the environment). Never read at import time.
+ */
+export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<CloudConfigInput> = {}): CloudConfig {
+  const fromEnv: Partial<Record<keyof CloudConfigInput, string | undefined>> = {
+    port: env['IDLEGRID_PORT'],
+    host: env['IDLEGRID_HOST'],
+    dataDir: env['IDLEGRID_DATA_DIR'],
+    databaseUrl: env['IDLEGRID_DATABASE_URL'],
+    heartbeatSeconds: env['IDLEGRID_HEARTBEAT_SECONDS'],
+    nodeLossSeconds: env['IDLEGRID_NODE_LOSS_SECONDS'],
+    flushSeconds: env['IDLEGRID_FLUSH_SECONDS'],
+    challengeTtlSeconds: env['IDLEGRID_CHALLENGE_TTL_SECONDS'],
+    helloTimeoutSeconds: env['IDLEGRID_HELLO_TIMEOUT_SECONDS'],
+    maxBodyBytes: env['IDLEGRID_MAX_BODY_BYTES'],
+    logLevel: env['LOG_LEVEL'],
+  };
+  const merged = { ...dropUndefined(fromEnv), ...dropUndefined(overrides) };
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    throw new IdlegridError('CONFIG_INVALID', {
+      issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    });
+  }
+  return parsed.data;
+}
+
+function dropUndefined<T extends object>(obj: T): Partial<T> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,129 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { parseUsd, toDeviceId, type Clock } from '@idlegrid/domain';
+import { AGENT_MESSAGE_LIMIT_BYTES, type AgentSessionMessage, type HelloMessage } from '@idlegrid/protocol';
+import type { Store } from '@idlegrid/store';
+import type { DeviceRegistry } from '../live/device-registry.ts';
+import type { LivenessMonitor } from '../live/liveness-monitor.ts';
+import { AgentSession } from './agent-session.ts';
+
+export const AGENT_GATEWAY_PATH = '/v1/agent';
+
+export interface GatewayOptions {
+  store: Store;
+  registry: DeviceRegistry;
+  liveness: LivenessMonitor;
+  clock: Clock;
+  logger: Logger;
+  heartbeatSeconds: number;
+  nodeLossSeconds: number;
+  helloTimeoutSeconds: number;
+  countMessage: (type: string, result: string) => void;
+}
+
+/** The agent gateway: WebSocket upgrades on /v1/agent become AgentSessions. */
+export class AgentGateway {
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Map<number, AgentSession>();
+
+  constructor(private readonly o: GatewayOptions) {
+    // Frames above the protocol limit still reach the session (which answers with a coded
+    // error); only absurd frames are cut by ws itself (close code 1009).
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: AGENT_MESSAGE_LIMIT_BYTES * 16 });
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new AgentSession(ws, {
+        clock: this.o.clock,
+        logger: this.o.logger,
+        heartbeatSeconds: this.o.heartbeatSeconds,
+        nodeLossSeconds: this.o.nodeLossSeconds,
+        helloTimeoutSeconds: this.o.helloTimeoutSeconds,
+        countMessage: this.o.countMessage,
+        onHello: (s, hello) => this.register(s, hello),
+        onMessage: (s, message) => this.dispatch(s, message),
+        onClose: (s) => this.closed(s),
+      });
+      this.sessions.set(session.id, session);
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.wss.clients) client.close(1001, 'server shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private async register(session: AgentSession, hello: HelloMessage): Promise<void> {
+    const now = this.o.clock.now();
+    const id = toDeviceId(hello.deviceKey);
+    const pricePerGpuHour = parseUsd(hello.pricePerGpuHour);
+    const record = await this.o.store.devices.upsertOnHello({
+      id,
+      hardware: hello.hardware,
+      gpuModel: hello.hardware.offer.model,
+      gpuCount: hello.hardware.offer.slots,
+      region: hello.region,
+      pricePerGpuHour,
+      payout: hello.payout,
+      agentVersion: hello.agentVersion,
+      nowMs: now,
+    });
+    const previous = this.o.registry.connect({
+      id,
+      sessionId: session.id,
+      gpuModel: hello.hardware.offer.model,
+      slots: hello.hardware.offer.slots,
+      region: hello.region,
+      pricePerGpuHour,
+      payout: hello.payout,
+      hardware: hello.hardware,
+      agentVersion: hello.agentVersion,
+      connectedAtMs: now,
+      firstSeenMs: record.firstSeenMs,
+      lastSeenMs: now,
+      tier: record.tier,
+      reputation: record.reputation,
+      verified: record.verified,
+      coordinate: null,
+      disconnect: (code, reason) => {
+        if (code === 'AGENT_SILENT') session.close('AGENT_SILENT', { seconds: this.o.nodeLossSeconds });
+        else if (code === 'AGENT_REPLACED') session.close('AGENT_REPLACED', { deviceId: id });
+        else this.o.logger.debug({ deviceId: id, reason }, 'device disconnected');
+      },
+    });
+    if (previous && previous.sessionId !== session.id) previous.disconnect('AGENT_REPLACED', 'same device connected again');
+    this.o.logger.info({ deviceId: id, model: hello.hardware.offer.model, slots: hello.hardware.offer.slots, region: hello.region }, 'device online');
+  }
+
+  private dispatch(session: AgentSession, message: AgentSessionMessage): void {
+    if (!session.deviceId) return;
+    const now = this.o.clock.now();
+    switch (message.type) {
+      case 'heartbeat':
+        this.o.registry.heartbeat(session.deviceId, session.id, now, message.coordinate);
+        break;
+      default:
+        // lease-status, verify-result and probe-result still mark the device alive.
+        this.o.registry.heartbeat(session.deviceId, session.id, now, null);
+        this.o.logger.debug({ deviceId: session.deviceId, type: message.type }, 'agent message');
+    }
+  }
+
+  private closed(session: AgentSession): void {
+    this.sessions.delete(session.id);
+    const id = session.deviceId;
+    if (!id) return;
+    const device = this.o.registry.get(id);
+    if (device?.sessionId !== session.id) return;
+    this.o.liveness.markLost(device, 'CLOSED', 'connection closed').catch((err: unknown) => {
+      this.o.logger.error({ err, deviceId: id }, 'could not record device offline');
+    });
+  }
+}

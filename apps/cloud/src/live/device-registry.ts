@@ -1,0 +1,88 @@
+import type { Address, DeviceId, GpuModel, MicroUsd, RegionId, Tier } from '@idlegrid/domain';
+import type { HardwareReport, NetworkCoordinate } from '@idlegrid/protocol';
+
+/** What the control plane knows about a connected device, kept in memory. */
+export interface LiveDevice {
+  readonly id: DeviceId;
+  readonly sessionId: number;
+  readonly gpuModel: GpuModel;
+  readonly slots: number;
+  readonly region: RegionId;
+  readonly pricePerGpuHour: MicroUsd;
+  readonly payout: Address;
+  readonly hardware: HardwareReport;
+  readonly agentVersion: string;
+  readonly connectedAtMs: number;
+  readonly firstSeenMs: number;
+  /** Reputation snapshot taken at connect; refreshed by the epoch job (a later issue). */
+  tier: Tier;
+  reputation: number;
+  verified: boolean;
+  lastSeenMs: number;
+  coordinate: NetworkCoordinate | null;
+  /** Ends the agent's connection (used when it is replaced or declared lost). */
+  readonly disconnect: (code: string, reason: string) => void;
+}
+
+/**
+ * The live set of online devices. Liveness is in memory (the heartbeat hot path never
+ * waits for the store); `takeDirty` hands the changed rows to a periodic batched flush.
+ */
+export class DeviceRegistry {
+  private readonly devices = new Map<DeviceId, LiveDevice>();
+  private readonly dirty = new Set<DeviceId>();
+
+  /** Adds a device; returns the connection it replaced, if the same key was already online. */
+  connect(device: LiveDevice): LiveDevice | undefined {
+    const previous = this.devices.get(device.id);
+    this.devices.set(device.id, device);
+    this.dirty.add(device.id);
+    return previous;
+  }
+
+  heartbeat(id: DeviceId, sessionId: number, nowMs: number, coordinate: NetworkCoordinate | null): void {
+    const device = this.devices.get(id);
+    if (!device || device.sessionId !== sessionId) return;
+    device.lastSeenMs = nowMs;
+    if (coordinate) device.coordinate = coordinate;
+    this.dirty.add(id);
+  }
+
+  /** Removes the device if `sessionId` is still its current connection; returns it if removed. */
+  remove(id: DeviceId, sessionId: number): LiveDevice | undefined {
+    const device = this.devices.get(id);
+    if (!device || device.sessionId !== sessionId) return undefined;
+    this.devices.delete(id);
+    this.dirty.delete(id);
+    return device;
+  }
+
+  /** Devices silent for longer than `lossMs` at `nowMs`. */
+  silentSince(nowMs: number, lossMs: number): LiveDevice[] {
+    const lost: LiveDevice[] = [];
+    for (const d of this.devices.values()) if (nowMs - d.lastSeenMs > lossMs) lost.push(d);
+    return lost;
+  }
+
+  get(id: DeviceId): LiveDevice | undefined {
+    return this.devices.get(id);
+  }
+
+  online(): IterableIterator<LiveDevice> {
+    return this.devices.values();
+  }
+
+  get size(): number {
+    return this.devices.size;
+  }
+
+  takeDirty(): LiveDevice[] {
+    const rows: LiveDevice[] = [];
+    for (const id of this.dirty) {
+      const d = this.devices.get(id);
+      if (d) rows.push(d);
+    }
+    this.dirty.clear();
+    return rows;
+  }
+}

@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import type { Clock } from '@idlegrid/domain';
+import type { Store } from '@idlegrid/store';
+import type { DeviceRegistry, LiveDevice } from './device-registry.ts';
+
+export interface LivenessOptions {
+  registry: DeviceRegistry;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  nodeLossSeconds: number;
+  flushSeconds: number;
+  /** Called for each device declared lost (after it left the registry). */
+  onLost?: (device: LiveDevice) => void;
+}
+
+/**
+ * Declares silent devices offline and flushes heartbeat timestamps to the store in
+ * batches. Liveness itself is decided in memory from the registry.
+ */
+export class LivenessMonitor {
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: LivenessOptions) {}
+
+  start(): void {
+    const sweepMs = Math.max(100, Math.min(1000, (this.o.nodeLossSeconds * 1000) / 4));
+    this.sweepTimer = setInterval(() => void this.guard('sweep', this.sweep()), sweepMs);
+    this.flushTimer = setInterval(() => void this.guard('flush', this.flush()), this.o.flushSeconds * 1000);
+    this.sweepTimer.unref();
+    this.flushTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    clearInterval(this.flushTimer);
+    await this.flush();
+  }
+
+  async sweep(): Promise<void> {
+    const lossMs = this.o.nodeLossSeconds * 1000;
+    for (const device of this.o.registry.silentSince(this.o.clock.now(), lossMs)) {
+      await this.markLost(device, 'AGENT_SILENT', `no message for ${this.o.nodeLossSeconds} s`);
+    }
+  }
+
+  /** Takes a device out of the supply (connection closed or silent) and records when it was last seen. */
+  async markLost(device: LiveDevice, code: string, reason: string): Promise<void> {
+    if (!this.o.registry.remove(device.id, device.sessionId)) return;
+    this.o.logger.info({ deviceId: device.id, reason }, 'device offline');
+    device.disconnect(code, reason);
+    this.o.onLost?.(device);
+    await this.o.store.devices.markOffline(device.id, device.lastSeenMs);
+  }
+
+  async flush(): Promise<void> {
+    const rows = this.o.registry.takeDirty();
+    if (rows.length === 0) return;
+    await this.o.store.devices.markSeenBatch(
+      rows.map((d) => ({ id: d.id, lastSeenMs: d.lastSeenMs, ...(d.coordinate ? { coordinate: d.coordinate } : {}) })),
+    );
+  }
+
+  private async guard(what: string, work: Promise<void>): Promise<void> {
+    try {
+      await work;
+    } catch (err) {
+      this.o.logger.error({ err }, `liveness ${what} failed`);
+    }
+  }
+}

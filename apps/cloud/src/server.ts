@@ -1,0 +1,89 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { createAdaptorServer } from '@hono/node-server';
+import pino, { type Logger } from 'pino';
+import { systemClock, type Clock } from '@idlegrid/domain';
+import { openStore, type Store } from '@idlegrid/store';
+import { createCloudApp, cryptoRandom, type CloudApp } from './app.ts';
+import type { CloudConfig } from './config.ts';
+import { AGENT_GATEWAY_PATH, AgentGateway } from './gateway/agent-gateway.ts';
+import { LivenessMonitor } from './live/liveness-monitor.ts';
+import { Metrics } from './metrics.ts';
+
+export interface RunningCloud {
+  url: string;
+  port: number;
+  store: Store;
+  cloud: CloudApp;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function openCloudStore(config: CloudConfig): Promise<Store> {
+  if (config.databaseUrl) return openStore({ kind: 'postgres', url: config.databaseUrl });
+  await mkdir(config.dataDir, { recursive: true });
+  return openStore({ kind: 'sqlite', path: join(config.dataDir, 'idlegrid.sqlite') });
+}
+
+/** Starts the control plane: store, HTTP API, agent gateway and liveness monitor. */
+export async function startCloud(config: CloudConfig, options: { logger?: Logger; clock?: Clock } = {}): Promise<RunningCloud> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { app: 'cloud' } });
+  const clock = options.clock ?? systemClock;
+  const store = await openCloudStore(config);
+  // Nothing is connected yet after a (re)start: every device must say hello again.
+  await store.devices.markAllOffline(clock.now());
+
+  const metrics = new Metrics();
+  const countMessage = metrics.counter('idlegrid_agent_messages_total', 'Agent messages by type and result');
+  const cloud = createCloudApp({ config, store, clock, random: cryptoRandom, logger, metrics });
+  const liveness = new LivenessMonitor({
+    registry: cloud.registry,
+    store,
+    clock,
+    logger,
+    nodeLossSeconds: config.nodeLossSeconds,
+    flushSeconds: config.flushSeconds,
+  });
+  const gateway = new AgentGateway({
+    store,
+    registry: cloud.registry,
+    liveness,
+    clock,
+    logger,
+    heartbeatSeconds: config.heartbeatSeconds,
+    nodeLossSeconds: config.nodeLossSeconds,
+    helloTimeoutSeconds: config.helloTimeoutSeconds,
+    countMessage: (type, result) => countMessage({ type, result }),
+  });
+  metrics.gauge('idlegrid_agent_connections', 'Open agent WebSocket connections', () => gateway.connections);
+
+  const server = createAdaptorServer({ fetch: cloud.app.fetch }) as Server;
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === AGENT_GATEWAY_PATH) gateway.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  liveness.start();
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  logger.info({ url, store: store.kind }, 'control plane listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await gateway.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await liveness.stop();
+      await store.close();
+    })();
+    return closing;
+  };
+  return { url, port, store, cloud, logger, close };
+}
