@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Command 1 of the README: install what is needed, then run a local idlegrid network
+# (control plane + 3 supplier agents) in the foreground. Ctrl-C stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec npx --no-install idlegrid up --workers "${WORKERS:-3}" "$@"

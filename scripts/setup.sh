@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what idlegrid needs on a fresh machine: Node dependencies (with the native
+# SQLite build). Safe to run again; it only installs what is missing or out of date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "idlegrid needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+  exit 1
+fi
+
+stamp=node_modules/.idlegrid-install-stamp
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  echo "==> Installing Node dependencies (first run builds SQLite; a minute or two)"
+  npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true
+  test -d node_modules/better-sqlite3 || { echo "npm ci failed" >&2; exit 1; }
+  touch "$stamp"
+fi

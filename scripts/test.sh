@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Command 2 of the README: install what is needed, then lint, typecheck and run every test.
+# The store tests start their own PostgreSQL from Debian's `postgresql` package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> Installing PostgreSQL (Debian package) for the store tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL binaries not found: run 'sudo apt-get install -y postgresql' and retry." >&2
+    exit 1
+  fi
+fi
+
+npm run --silent check
