@@ -1,0 +1,13 @@
+export { openStore, type OpenStoreOptions } from './open-store.ts';
+export { createStore, type Store } from './store.ts';
+export type { StoreKind } from './repo-context.ts';
+export type { JsonValue } from './json.ts';
+export { isStoreConflict } from './errors.ts';
+export { ADVISORY_LOCKS } from './advisory-locks.ts';
+export type {
+  DeviceFilter, DeviceHello, DeviceListOptions, DeviceRecord, DeviceSeen, DeviceStanding, DeviceStatus,
+  DevicesRepo, NetworkCoordinate,
+} from './repos/devices.ts';
+export type { ApiKeyRecord, ApiKeysRepo, NewApiKey } from './repos/api-keys.ts';
+export type { AuthChallengeRecord, AuthChallengesRepo } from './repos/auth-challenges.ts';
+export type { EventListOptions, EventRecord, EventsRepo, NewEvent } from './repos/events.ts';

@@ -1,0 +1,21 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { StoreKind } from '../repo-context.ts';
+import type { StoreMigration } from './migration.ts';
+import { migration as m0001 } from './0001-initial.ts';
+
+/** Every migration, by name. Names sort in the order they run; append new ones at the end. */
+export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: StoreMigration]> = [
+  ['0001-initial', m0001],
+];
+
+/** An in-code provider (no file system scanning), binding each migration to the dialect. */
+export function migrationProvider(kind: StoreKind): MigrationProvider {
+  return {
+    getMigrations: () =>
+      Promise.resolve(
+        Object.fromEntries(
+          MIGRATIONS.map(([name, m]): [string, Migration] => [name, { up: (db) => m.up(db, kind) }]),
+        ),
+      ),
+  };
+}

@@ -1,0 +1,68 @@
+import type { Kysely } from 'kysely';
+import { IdlegridError } from '@idlegrid/domain';
+import { toStoreError } from './errors.ts';
+import type { RepoContext, StoreKind } from './repo-context.ts';
+import { apiKeysRepo, type ApiKeysRepo } from './repos/api-keys.ts';
+import { authChallengesRepo, type AuthChallengesRepo } from './repos/auth-challenges.ts';
+import { devicesRepo, type DevicesRepo } from './repos/devices.ts';
+import { eventsRepo, type EventsRepo } from './repos/events.ts';
+import type { Database } from './schema.ts';
+
+/** The persistence port of idlegrid: small repositories over one database. */
+export interface Store {
+  readonly kind: StoreKind;
+  readonly devices: DevicesRepo;
+  readonly apiKeys: ApiKeysRepo;
+  readonly authChallenges: AuthChallengesRepo;
+  readonly events: EventsRepo;
+  /**
+   * Runs `fn` in one database transaction: it commits when `fn` resolves and rolls back
+   * when it throws (the error is rethrown unchanged). Use only the store passed to `fn`
+   * inside it (on SQLite the outer store waits for the transaction: using it deadlocks).
+   * A nested call joins the enclosing transaction.
+   */
+  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+  /** Closes the connection or pool. Not allowed on a transaction's store. */
+  close(): Promise<void>;
+}
+
+/** Builds the repositories over a Kysely handle. Add a new repository here. */
+export function createStore(db: Kysely<Database>, kind: StoreKind, inTransaction = false): Store {
+  const ctx: RepoContext = { db, kind, inTransaction };
+  const store: Store = {
+    kind,
+    devices: devicesRepo(ctx),
+    apiKeys: apiKeysRepo(ctx),
+    authChallenges: authChallengesRepo(ctx),
+    events: eventsRepo(ctx),
+    async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+      if (inTransaction) return fn(store);
+      // Errors from fn pass through untouched; only begin/commit failures become STORE_ERROR.
+      let failedInFn = false;
+      try {
+        return await db.transaction().execute(async (trx) => {
+          try {
+            return await fn(createStore(trx, kind, true));
+          } catch (error) {
+            failedInFn = true;
+            throw error;
+          }
+        });
+      } catch (error) {
+        if (failedInFn) throw error;
+        throw toStoreError('transaction', error);
+      }
+    },
+    async close() {
+      if (inTransaction) {
+        throw new IdlegridError('STORE_ERROR', { operation: 'close', reason: 'cannot close a store inside a transaction' });
+      }
+      try {
+        await db.destroy();
+      } catch (error) {
+        throw toStoreError('close', error);
+      }
+    },
+  };
+  return store;
+}
