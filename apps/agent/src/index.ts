@@ -1,0 +1,18 @@
+export {
+  createAgentLogger, startAgent,
+  type AgentDeps, type AgentHandle, type AgentState, type AgentStateDetail, type AgentStateListener,
+} from './agent.ts';
+export { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+export { AGENT_CONFIG_ENV, agentGatewayUrl, DEFAULT_REGION, loadAgentConfig, type AgentConfig, type AgentConfigOverrides } from './config.ts';
+export type { WebSocketConstructor } from './connection.ts';
+export { DEFAULT_PRICE_PER_GPU_HOUR, defaultPriceFor } from './default-prices.ts';
+export {
+  HANDLED_SERVER_MESSAGE_TYPES, loggingHandlers,
+  type HandledServerMessage, type HandledServerMessageType, type OutgoingAgentMessage, type ServerMessageHandler,
+  type ServerMessageHandlers, type SessionContext,
+} from './handlers.ts';
+export { CommandError, execCommand, type CommandRunner } from './probe/command-runner.ts';
+export { readHostFacts, sampleHostLoad, type HostFacts, type HostLoad, type LoadSampler } from './probe/host.ts';
+export { computeOffer, DEFAULT_PROBE_TIMEOUT_MS, probeHardware, type ProbeOptions } from './probe/probe.ts';
+export { installSignalHandlers, type SignalHandlerOptions, type SignalTarget } from './signals.ts';
+export { AGENT_VERSION } from './version.ts';
