@@ -7,6 +7,7 @@ import { seededRandom } from '@idlegrid/domain';
 import { AGENT_PROTOCOL_VERSION, heartbeatSchema, leaseStatusSchema, verifyAgentMessage } from '@idlegrid/protocol';
 import { startAgent, type AgentDeps, type AgentState } from './agent.ts';
 import { loadAgentConfig } from './config.ts';
+import type { WebSocketConstructor } from './connection.ts';
 import type { HandledServerMessage, SessionContext } from './handlers.ts';
 import { fixtureHardware, memoryLogger, TestGateway, waitFor, type GatewayConnection, type GatewayOptions, type Json } from './testing/test-gateway.ts';
 import { AGENT_VERSION } from './version.ts';
@@ -172,6 +173,13 @@ describe('agent session', () => {
     expect(records.some((r) => r['msg'] === 'could not join the cloud; retrying' && typeof r['error'] === 'string')).toBe(true);
     await handle.stop();
     expect(handle.state).toBe('stopped');
+
+    const Broken = function () {
+      throw new Error('bad socket');
+    } as unknown as WebSocketConstructor;
+    const broken = await agent('http://127.0.0.1:1', { WebSocketImpl: Broken });
+    await waitFor(() => broken.states.filter((s) => s === 'backoff').length >= 2, 'retries after a throwing socket');
+    await broken.handle.stop();
 
     const silent = await gateway({ mode: 'silent' });
     const connecting = await agent(silent.url);

@@ -176,7 +176,17 @@ class Agent {
     if (this.stopping) return;
     this.setState('connecting', {});
     this.logger.debug({ url: this.config.agentUrl, attempt: this.attempt }, 'connecting');
-    this.connection = new AgentConnection({
+    try {
+      this.connection = this.openConnection();
+    } catch (err) {
+      // The socket constructor throws only for a URL it cannot use; keep retrying like any failure.
+      this.logger.error({ err, url: this.config.agentUrl }, 'could not open a connection');
+      this.connectionClosed({ wasOnline: false, onlineMs: 0, code: 1006, reason: '', serverError: null, socketError: String(err) });
+    }
+  }
+
+  private openConnection(): AgentConnection {
+    return new AgentConnection({
       url: this.config.agentUrl,
       keypair: this.keypair,
       hello: this.hello,
