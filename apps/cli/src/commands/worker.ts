@@ -5,7 +5,7 @@ import { readKeypairFile, type DeviceView, type HardwareReport } from '@idlegrid
 import { loadAgentConfig, probeHardware, startAgent } from '@idlegrid/agent';
 import { CloudClient } from '../cloud-client.ts';
 import { resolveCloudUrl } from '../home.ts';
-import { emit, table, type GlobalOptions } from '../output.ts';
+import { emit, progress, table, type GlobalOptions } from '../output.ts';
 import { waitForSignal } from '../signals.ts';
 
 interface StartOptions {
@@ -41,11 +41,28 @@ export function addWorkerCommands(program: Command, globals: () => GlobalOptions
       // Logs go to stderr so that stdout carries only the command's own output.
       const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info', base: { app: 'agent' } }, pino.destination(2));
       const handle = await startAgent(config, { logger });
-      emit(g, { started: true, deviceId: handle.deviceId, cloud: cloudUrl, offer: handle.hardware.offer }, () =>
-        `Agent for device ${handle.deviceId} offering ${handle.hardware.offer.slots} × ${handle.hardware.offer.model} to ${cloudUrl}. Ctrl-C to stop.`,
-      );
-      await waitForSignal();
+      const bar = progress(g);
+      bar.update(`Connecting to ${cloudUrl} …`);
+      let announced = false;
+      // Resolves when the agent stops by itself (e.g. another process took over its key).
+      const stoppedByCloud = new Promise<IdlegridError | undefined>((resolve) => {
+        handle.onState((state, detail) => {
+          if (state === 'online' && !announced) {
+            announced = true;
+            bar.done();
+            emit(g, { started: true, deviceId: handle.deviceId, cloud: cloudUrl, offer: handle.hardware.offer, pricePerGpuHour: handle.pricePerGpuHour, payout: handle.payout }, () =>
+              `Agent for device ${handle.deviceId} offering ${handle.hardware.offer.slots} × ${handle.hardware.offer.model} at $${handle.pricePerGpuHour}/GPU-hour to ${cloudUrl}. Ctrl-C to stop.`,
+            );
+          } else if (state === 'backoff' && !announced) {
+            bar.update(`Cannot reach ${cloudUrl} yet (${detail.error?.message ?? 'retrying'}); retrying …`);
+          } else if (state === 'stopped') {
+            resolve(detail.error);
+          }
+        });
+      });
+      const outcome = await Promise.race([waitForSignal().then(() => undefined), stoppedByCloud]);
       await handle.stop();
+      if (outcome) throw outcome;
     });
 
   worker
