@@ -1,5 +1,5 @@
 export { openStore, type OpenStoreOptions } from './open-store.ts';
-export { createStore, type Store } from './store.ts';
+export type { Store } from './store.ts';
 export type { StoreKind } from './repo-context.ts';
 export type { JsonValue } from './json.ts';
 export { isStoreConflict } from './errors.ts';

@@ -27,18 +27,19 @@ export type OpenStoreOptions =
 
 /** Opens the database, brings its schema up to date and returns the store. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  const db = options.kind === 'sqlite' ? openSqlite(options.path, options.busyTimeoutMs ?? 5000) : openPostgres(options);
+  const { db, sqlite } =
+    options.kind === 'sqlite' ? openSqlite(options.path, options.busyTimeoutMs ?? 5000) : { db: openPostgres(options), sqlite: null };
   try {
     await migrate(db, options.kind);
   } catch (error) {
     await db.destroy().catch(() => undefined);
     throw toStoreError(`open ${options.kind}`, error);
   }
-  return createStore(db, options.kind);
+  return createStore({ db, kind: options.kind, inTransaction: false, sqlite });
 }
 
 /** Opens and configures a SQLite database (internal; exported for tests). */
-export function openSqlite(path: string, busyTimeoutMs: number): Kysely<Database> {
+export function openSqlite(path: string, busyTimeoutMs: number): { db: Kysely<Database>; sqlite: BetterSqlite3.Database } {
   let database: BetterSqlite3.Database;
   try {
     if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
@@ -52,7 +53,7 @@ export function openSqlite(path: string, busyTimeoutMs: number): Kysely<Database
   } catch (error) {
     throw toStoreError(`open sqlite ${path}`, error);
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), sqlite: database };
 }
 
 function openPostgres(options: { url: string; maxConnections?: number }): Kysely<Database> {

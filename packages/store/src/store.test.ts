@@ -46,6 +46,39 @@ describeEachStore('store', ({ kind, open, lastOptions }) => {
     expect(await store.events.list({ limit: 10 })).toEqual([]);
   });
 
+  it('includes heartbeat batches in the transaction they run in', async () => {
+    const store = await open();
+    const [a] = deviceIds(1) as [DeviceId];
+    await store.devices.upsertOnHello(hello(a));
+    await expect(
+      store.transaction(async (tx) => {
+        expect(await tx.devices.markSeenBatch([{ id: a, lastSeenMs: T0 + 5 }])).toBe(1);
+        expect((await tx.devices.get(a))?.lastSeenMs).toBe(T0 + 5);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect((await store.devices.get(a))?.lastSeenMs).toBe(T0);
+  });
+
+  it('keeps a heartbeat batch outside a concurrent transaction that rolls back', async () => {
+    const store = await open();
+    const [a] = deviceIds(1) as [DeviceId];
+    await store.devices.upsertOnHello(hello(a));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const rolledBack = store.transaction(async (tx) => {
+      await tx.devices.updateStanding(a, { reputation: 7 });
+      entered();
+      await new Promise((r) => setTimeout(r, 50));
+      throw new Error('roll back');
+    });
+    await inside;
+    const batch = store.devices.markSeenBatch([{ id: a, lastSeenMs: T0 + 9 }]);
+    await expect(rolledBack).rejects.toThrow('roll back');
+    expect(await batch).toBe(1);
+    expect(await store.devices.get(a)).toMatchObject({ lastSeenMs: T0 + 9, reputation: 0 });
+  });
+
   it('refuses close() inside a transaction', async () => {
     const store = await open();
     await expect(store.transaction((tx) => tx.close())).rejects.toMatchObject({ code: 'STORE_ERROR' });
@@ -114,7 +147,7 @@ describe('sqlite file', () => {
   });
 
   it('turns foreign keys on, sets a busy timeout and reads integers as bigint', async () => {
-    const db = openSqlite(join(dir, 'pragmas.sqlite'), 1234);
+    const { db } = openSqlite(join(dir, 'pragmas.sqlite'), 1234);
     try {
       const pragma = async (name: string) => (await sql.raw<Record<string, unknown>>(`pragma ${name}`).execute(db)).rows[0];
       expect(await pragma('foreign_keys')).toEqual({ foreign_keys: 1n });

@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import { IdlegridError } from '@idlegrid/domain';
 import { toStoreError } from './errors.ts';
 import type { RepoContext, StoreKind } from './repo-context.ts';
@@ -6,7 +5,6 @@ import { apiKeysRepo, type ApiKeysRepo } from './repos/api-keys.ts';
 import { authChallengesRepo, type AuthChallengesRepo } from './repos/auth-challenges.ts';
 import { devicesRepo, type DevicesRepo } from './repos/devices.ts';
 import { eventsRepo, type EventsRepo } from './repos/events.ts';
-import type { Database } from './schema.ts';
 
 /** The persistence port of idlegrid: small repositories over one database. */
 export interface Store {
@@ -27,8 +25,8 @@ export interface Store {
 }
 
 /** Builds the repositories over a Kysely handle. Add a new repository here. */
-export function createStore(db: Kysely<Database>, kind: StoreKind, inTransaction = false): Store {
-  const ctx: RepoContext = { db, kind, inTransaction };
+export function createStore(ctx: RepoContext): Store {
+  const { db, kind, inTransaction } = ctx;
   const store: Store = {
     kind,
     devices: devicesRepo(ctx),
@@ -42,7 +40,7 @@ export function createStore(db: Kysely<Database>, kind: StoreKind, inTransaction
       try {
         return await db.transaction().execute(async (trx) => {
           try {
-            return await fn(createStore(trx, kind, true));
+            return await fn(createStore({ ...ctx, db: trx, inTransaction: true }));
           } catch (error) {
             failedInFn = true;
             throw error;

@@ -3,7 +3,7 @@ import type { Address, DeviceId, GpuModel, MicroUsd, RegionId, Tier } from '@idl
 import { assertInteger, toBigint, toNumber, toNumberOrNull } from '../convert.ts';
 import { guardRepo } from '../errors.ts';
 import { decodeJson, decodeJsonOrNull, encodeJson, type JsonValue } from '../json.ts';
-import { inTransaction, type RepoContext } from '../repo-context.ts';
+import { withRawSqlite, type RepoContext } from '../repo-context.ts';
 import type { DevicesTable } from '../schema.ts';
 
 export type DeviceStatus = 'online' | 'offline';
@@ -90,7 +90,8 @@ export interface DevicesRepo {
    */
   upsertOnHello(input: DeviceHello): Promise<DeviceRecord>;
   /**
-   * The heartbeat hot path: one UPDATE statement per 500 rows, all in one transaction.
+   * The heartbeat hot path, all rows at once: on PostgreSQL one UPDATE … FROM unnest(…)
+   * statement, on SQLite one prepared UPDATE by primary key run per row in one transaction.
    * lastSeen only moves forward; coordinate and load are kept when a row omits them.
    * Unknown ids are ignored. Returns how many devices were updated.
    */
@@ -113,8 +114,12 @@ export interface DevicesRepo {
   count(filter: DeviceFilter): Promise<number>;
 }
 
-/** Rows per UPDATE in markSeenBatch: 6 parameters each, far below both dialects' limits. */
-const SEEN_CHUNK = 500;
+/** SQLite: one prepared UPDATE by primary key, run per row in one transaction (µs per row). */
+const SQLITE_SEEN = `UPDATE devices SET
+  last_seen_ms = max(last_seen_ms, @lastSeenMs),
+  coord_x = COALESCE(@x, coord_x), coord_y = COALESCE(@y, coord_y), coord_h = COALESCE(@h, coord_h),
+  load = COALESCE(@load, load)
+WHERE id = @id`;
 
 export function devicesRepo(ctx: RepoContext): DevicesRepo {
   const { db } = ctx;
@@ -128,22 +133,42 @@ export function devicesRepo(ctx: RepoContext): DevicesRepo {
     return query;
   }
 
-  async function updateSeenChunk(chunk: readonly DeviceSeen[], target: RepoContext['db']): Promise<number> {
-    const values = chunk.map((row) => {
-      const c = row.coordinate;
-      return sql`(CAST(${row.id} AS text), CAST(${assertInteger('lastSeenMs', row.lastSeenMs)} AS bigint),
-        CAST(${c?.x ?? null} AS double precision), CAST(${c?.y ?? null} AS double precision),
-        CAST(${c?.h ?? null} AS double precision), CAST(${row.load === undefined ? null : encodeJson(row.load)} AS text))`;
+  function updateSeenSqlite(rows: readonly DeviceSeen[]): Promise<number> {
+    const params = rows.map((row) => ({
+      id: row.id,
+      lastSeenMs: assertInteger('lastSeenMs', row.lastSeenMs),
+      x: row.coordinate?.x ?? null,
+      y: row.coordinate?.y ?? null,
+      h: row.coordinate?.h ?? null,
+      load: row.load === undefined ? null : encodeJson(row.load),
+    }));
+    return withRawSqlite(ctx, (raw) => {
+      const statement = raw.prepare(SQLITE_SEEN);
+      let updated = 0;
+      for (const p of params) updated += Number(statement.run(p).changes);
+      return updated;
     });
+  }
+
+  /** PostgreSQL: one UPDATE … FROM unnest(arrays), six parameters whatever the batch size. */
+  async function updateSeenPostgres(rows: readonly DeviceSeen[]): Promise<number> {
+    const column = <T>(pick: (row: DeviceSeen) => T): T[] => rows.map(pick);
     const result = await sql`
-      WITH v(id, last_seen_ms, x, y, h, load) AS (VALUES ${sql.join(values)})
       UPDATE devices SET
-        last_seen_ms = CASE WHEN v.last_seen_ms > devices.last_seen_ms THEN v.last_seen_ms ELSE devices.last_seen_ms END,
+        last_seen_ms = GREATEST(devices.last_seen_ms, v.last_seen_ms),
         coord_x = COALESCE(v.x, devices.coord_x),
         coord_y = COALESCE(v.y, devices.coord_y),
         coord_h = COALESCE(v.h, devices.coord_h),
         load = COALESCE(v.load, devices.load)
-      FROM v WHERE devices.id = v.id`.execute(target);
+      FROM unnest(
+        ${column((r) => r.id)}::text[],
+        ${column((r) => assertInteger('lastSeenMs', r.lastSeenMs))}::bigint[],
+        ${column((r) => r.coordinate?.x ?? null)}::float8[],
+        ${column((r) => r.coordinate?.y ?? null)}::float8[],
+        ${column((r) => r.coordinate?.h ?? null)}::float8[],
+        ${column((r) => (r.load === undefined ? null : encodeJson(r.load)))}::text[]
+      ) AS v(id, last_seen_ms, x, y, h, load)
+      WHERE devices.id = v.id`.execute(db);
     return Number(result.numAffectedRows ?? 0n);
   }
 
@@ -211,14 +236,7 @@ export function devicesRepo(ctx: RepoContext): DevicesRepo {
         }
       }
       const unique = [...latest.values()];
-      if (unique.length <= SEEN_CHUNK) return updateSeenChunk(unique, db);
-      return inTransaction(ctx, async (trx) => {
-        let updated = 0;
-        for (let i = 0; i < unique.length; i += SEEN_CHUNK) {
-          updated += await updateSeenChunk(unique.slice(i, i + SEEN_CHUNK), trx);
-        }
-        return updated;
-      });
+      return ctx.kind === 'sqlite' ? updateSeenSqlite(unique) : updateSeenPostgres(unique);
     },
 
     async markOffline(id, atMs) {
