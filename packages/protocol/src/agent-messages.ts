@@ -23,6 +23,8 @@ export const helloSchema = z.object({
   region: regionSchema,
   pricePerGpuHour: decimalSchema,
   payout: addressSchema,
+  /** TCP port of the agent's RTT echo (peers probe it to compute network coordinates). */
+  echoPort: z.number().int().min(1).max(65_535).optional(),
   sig: base58SignatureSchema,
 });
 
