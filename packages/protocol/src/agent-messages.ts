@@ -136,7 +136,17 @@ export const verifySchema = z.object({
 
 export const probeSchema = z.object({
   type: z.literal('probe'),
-  peers: z.array(z.object({ deviceId: addressSchema, address: z.string().max(200) })).max(64),
+  peers: z
+    .array(
+      z.object({
+        deviceId: addressSchema,
+        /** ip:port of the peer's RTT echo. */
+        address: z.string().max(200),
+        /** The peer's last known coordinate, so the prober can run a Vivaldi update. */
+        coordinate: coordinateSchema.extend({ error: z.number().finite().nonnegative() }).optional(),
+      }),
+    )
+    .max(64),
 });
 
 export const serverMessageSchema = z.discriminatedUnion('type', [

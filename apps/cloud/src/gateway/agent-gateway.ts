@@ -50,7 +50,7 @@ export class AgentGateway {
         onHello: (s, hello) => this.register(s, hello),
         onMessage: (s, message) => this.dispatch(s, message),
         onClose: (s) => this.closed(s),
-      });
+      }, remoteIp(req));
       this.sessions.set(session.id, session);
     });
   }
@@ -92,6 +92,7 @@ export class AgentGateway {
       reputation: record.reputation,
       verified: record.verified,
       coordinate: null,
+      echoAddress: hello.echoPort !== undefined && session.remoteIp ? hostPort(session.remoteIp, hello.echoPort) : null,
       disconnect: (code, reason) => {
         if (code === 'AGENT_SILENT') session.close('AGENT_SILENT', { seconds: this.o.nodeLossSeconds });
         else if (code === 'AGENT_REPLACED') session.close('AGENT_REPLACED', { deviceId: id });
@@ -126,4 +127,14 @@ export class AgentGateway {
       this.o.logger.error({ err, deviceId: id }, 'could not record device offline');
     });
   }
+}
+
+function remoteIp(req: IncomingMessage): string | null {
+  const ip = req.socket.remoteAddress;
+  if (!ip) return null;
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+function hostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }

@@ -42,6 +42,8 @@ export class AgentSession {
   constructor(
     private readonly socket: WebSocket,
     private readonly host: SessionHost,
+    /** The agent's IP as this server sees it (IPv4-mapped IPv6 unwrapped). */
+    readonly remoteIp: string | null,
   ) {
     this.helloTimer = setTimeout(
       () => this.fail(new IdlegridError('AGENT_HELLO_TIMEOUT', { seconds: host.helloTimeoutSeconds })),

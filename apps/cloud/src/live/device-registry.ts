@@ -19,7 +19,10 @@ export interface LiveDevice {
   reputation: number;
   verified: boolean;
   lastSeenMs: number;
-  coordinate: NetworkCoordinate | null;
+  /** Vivaldi coordinate with its error estimate, as the agent last reported it. */
+  coordinate: (NetworkCoordinate & { error?: number }) | null;
+  /** ip:port of the agent's RTT echo, if it announced one. */
+  readonly echoAddress: string | null;
   /** Ends the agent's connection (used when it is replaced or declared lost). */
   readonly disconnect: (code: string, reason: string) => void;
 }
@@ -40,7 +43,7 @@ export class DeviceRegistry {
     return previous;
   }
 
-  heartbeat(id: DeviceId, sessionId: number, nowMs: number, coordinate: NetworkCoordinate | null): void {
+  heartbeat(id: DeviceId, sessionId: number, nowMs: number, coordinate: (NetworkCoordinate & { error?: number }) | null): void {
     const device = this.devices.get(id);
     if (!device || device.sessionId !== sessionId) return;
     device.lastSeenMs = nowMs;
