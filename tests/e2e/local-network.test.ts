@@ -58,6 +58,18 @@ describe('idlegrid up (real processes, real sockets)', () => {
     }
   });
 
+  it('quotes a 2-slot cluster, and explains why 5 slots cannot fit', async () => {
+    const ok = await runCli(['cloud', 'quote', '--gpu', 'cpu', '--count', '2', '--hours', '1', '--cloud', ready.url, '--json'], env);
+    expect(ok.code).toBe(0);
+    const q = JSON.parse(ok.stdout) as { feasible: boolean; slots: number; devices: unknown[] };
+    expect(q).toMatchObject({ feasible: true, slots: 2 });
+    expect(q.devices).toHaveLength(2);
+    const no = await runCli(['cloud', 'quote', '--gpu', 'cpu', '--count', '5', '--hours', '1', '--cloud', ready.url, '--json'], env);
+    const why = JSON.parse(no.stdout) as { feasible: boolean; available: number; alternatives: Array<{ change: string }> };
+    expect(why).toMatchObject({ feasible: false, available: 3 });
+    expect(why.alternatives.map((a) => a.change)).toContain('count');
+  });
+
   it('drops a SIGKILLed agent from the supply within node_loss_seconds + 5 s', async () => {
     const victim = ready.agentPids[0];
     if (victim === undefined) throw new Error('no agent pid');

@@ -9,10 +9,12 @@ import { errorResponse } from './api/http-errors.ts';
 import { ApiRouter, buildOpenApi } from './api/router.ts';
 import { addAuthRoutes, apiKeyAuthenticator } from './api/routes/auth-routes.ts';
 import { addDeviceRoutes } from './api/routes/device-routes.ts';
+import { addQuoteRoutes } from './api/routes/quote-routes.ts';
 import { addSupplyRoutes } from './api/routes/supply-routes.ts';
 import type { CloudConfig } from './config.ts';
 import { DeviceRegistry } from './live/device-registry.ts';
 import { Metrics } from './metrics.ts';
+import { Capacity } from './scheduling/capacity.ts';
 
 export const CLOUD_VERSION = '0.1.0';
 
@@ -29,6 +31,7 @@ export interface CloudDeps {
 export interface CloudApp {
   app: Hono<AppEnv>;
   registry: DeviceRegistry;
+  capacity: Capacity;
   metrics: Metrics;
   openapi: Record<string, unknown>;
 }
@@ -41,6 +44,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const { config, store, clock, logger } = deps;
   const registry = deps.registry ?? new DeviceRegistry();
   const metrics = deps.metrics ?? new Metrics();
+  const capacity = new Capacity(registry, deps.random);
   const countRequest = metrics.counter('idlegrid_http_requests_total', 'HTTP requests by method, route and status');
   metrics.gauge('idlegrid_devices_online', 'Devices connected and heartbeating', () => registry.size);
 
@@ -60,9 +64,10 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   addAuthRoutes(router, store, clock, deps.random, config.challengeTtlSeconds);
   addSupplyRoutes(router, registry);
   addDeviceRoutes(router, store, registry);
+  addQuoteRoutes(router, capacity);
 
   const openapi = buildOpenApi(router.specs, CLOUD_VERSION);
   app.get('/v1/openapi.json', (c) => c.json(openapi));
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
-  return { app, registry, metrics, openapi };
+  return { app, registry, capacity, metrics, openapi };
 }

@@ -4,3 +4,4 @@ export * from './canonical-json.ts';
 export * from './common.ts';
 export * from './keys.ts';
 export * from './signing.ts';
+export * from './cluster-schemas.ts';

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { parseGpuModel, TIERS } from '@idlegrid/domain';
-import type { SupplyResponse } from '@idlegrid/protocol';
+import type { QuoteResponse, SupplyResponse } from '@idlegrid/protocol';
 import { loadCloudConfig, startCloud } from '@idlegrid/cloud';
 import { CloudClient } from '../cloud-client.ts';
 import { resolveCloudUrl } from '../home.ts';
 import { emit, table, type GlobalOptions } from '../output.ts';
+import { addClusterRequestOptions, clusterRequestFromFlags, renderFeasible, renderInfeasible, type ClusterFlags } from './cluster-request.ts';
 import { waitForSignal } from '../signals.ts';
 
 interface ServeOptions {
@@ -67,6 +68,13 @@ export function addCloudCommands(program: Command, globals: () => GlobalOptions)
       const wanted = opts.count === undefined ? undefined : Number(opts.count);
       const enough = wanted === undefined ? undefined : supply.totals.freeSlots >= wanted;
       emit(g, { ...supply, ...(wanted !== undefined ? { requested: wanted, enough } : {}) }, () => renderSupply(supply, wanted));
+    });
+  addClusterRequestOptions(cloud.command('quote').description('Dry run of deploy: placement, estimated latency and price, or why it cannot fit and what could'))
+    .action(async (flags: ClusterFlags) => {
+      const g = globals();
+      const client = new CloudClient(await resolveCloudUrl(g.cloud, process.env), process.env);
+      const q = await client.post<QuoteResponse>('/v1/quotes', clusterRequestFromFlags(flags));
+      emit(g, q, () => (q.feasible ? renderFeasible(q) : renderInfeasible(q)));
     });
   return cloud;
 }

@@ -31,15 +31,28 @@ export interface LiveDevice {
  * The live set of online devices. Liveness is in memory (the heartbeat hot path never
  * waits for the store); `takeDirty` hands the changed rows to a periodic batched flush.
  */
+/** Who wants to hear about devices coming, going and moving (the capacity index, the planner). */
+export interface RegistryListener {
+  connected?(device: LiveDevice): void;
+  removed?(device: LiveDevice): void;
+  moved?(device: LiveDevice): void;
+}
+
 export class DeviceRegistry {
   private readonly devices = new Map<DeviceId, LiveDevice>();
   private readonly dirty = new Set<DeviceId>();
+  private readonly listeners: RegistryListener[] = [];
+
+  subscribe(listener: RegistryListener): void {
+    this.listeners.push(listener);
+  }
 
   /** Adds a device; returns the connection it replaced, if the same key was already online. */
   connect(device: LiveDevice): LiveDevice | undefined {
     const previous = this.devices.get(device.id);
     this.devices.set(device.id, device);
     this.dirty.add(device.id);
+    for (const l of this.listeners) l.connected?.(device);
     return previous;
   }
 
@@ -47,8 +60,11 @@ export class DeviceRegistry {
     const device = this.devices.get(id);
     if (!device || device.sessionId !== sessionId) return;
     device.lastSeenMs = nowMs;
-    if (coordinate) device.coordinate = coordinate;
     this.dirty.add(id);
+    if (coordinate) {
+      device.coordinate = coordinate;
+      for (const l of this.listeners) l.moved?.(device);
+    }
   }
 
   /** Removes the device if `sessionId` is still its current connection; returns it if removed. */
@@ -57,6 +73,7 @@ export class DeviceRegistry {
     if (!device || device.sessionId !== sessionId) return undefined;
     this.devices.delete(id);
     this.dirty.delete(id);
+    for (const l of this.listeners) l.removed?.(device);
     return device;
   }
 
