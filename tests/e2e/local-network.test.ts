@@ -26,7 +26,7 @@ beforeAll(async () => {
   ready = started.first;
 }, 180_000);
 
-afterAll(async () => {
+afterAll(() => {
   if (up.exitCode === null) {
     up.kill('SIGKILL');
     for (const pid of ready.agentPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
