@@ -78,9 +78,59 @@ export interface EventsTable {
   at_ms: IntColumn;
 }
 
+export interface LeasesTable {
+  id: string;
+  buyer: string;
+  name: string | null;
+  /** 'requested' | 'allocating' | 'provisioning' | 'ready' | 'degraded' | 'releasing' | 'ended' | 'failed' */
+  state: string;
+  gpu_model: string;
+  slots: IntColumn;
+  /** 'tight' | 'spread' */
+  topology: string;
+  /** JSON text: the validated request. */
+  request: string;
+  /** MicroUsd per hour for the whole lease. */
+  price_per_hour: IntColumn;
+  ray_token: string;
+  head_device_id: string | null;
+  created_at_ms: IntColumn;
+  ready_at_ms: NullableIntColumn;
+  expires_at_ms: IntColumn;
+  ended_at_ms: NullableIntColumn;
+  failure_reason: string | null;
+  /** JSON text: Array<{ atMs, text }>. */
+  notices: ColumnType<string, string | undefined, string>;
+  /** Optimistic concurrency: 1 on insert, +1 on every update. */
+  version: IntColumn;
+}
+
+export interface LeaseNodesTable {
+  id: SerialColumn;
+  lease_id: string;
+  device_id: string;
+  /** 'head' | 'worker' */
+  role: string;
+  slots: IntColumn;
+  /** MicroUsd per GPU-hour, fixed at booking. */
+  price_per_gpu_hour: IntColumn;
+  /** 'assigned' | 'starting' | 'joined' | 'lost' | 'released' | 'failed' */
+  state: string;
+  ray_node_id: string | null;
+  /** JSON text, or NULL. */
+  endpoint: string | null;
+  assigned_at_ms: IntColumn;
+  joined_at_ms: NullableIntColumn;
+  last_seen_ms: NullableIntColumn;
+  ended_at_ms: NullableIntColumn;
+  end_reason: string | null;
+}
+
 export interface Database {
   devices: DevicesTable;
   api_keys: ApiKeysTable;
   auth_challenges: AuthChallengesTable;
   events: EventsTable;
+  leases: LeasesTable;
+  lease_nodes: LeaseNodesTable;
 }

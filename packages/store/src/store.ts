@@ -5,6 +5,7 @@ import { apiKeysRepo, type ApiKeysRepo } from './repos/api-keys.ts';
 import { authChallengesRepo, type AuthChallengesRepo } from './repos/auth-challenges.ts';
 import { devicesRepo, type DevicesRepo } from './repos/devices.ts';
 import { eventsRepo, type EventsRepo } from './repos/events.ts';
+import { leasesRepo, type LeasesRepo } from './repos/leases.ts';
 
 /** The persistence port of idlegrid: small repositories over one database. */
 export interface Store {
@@ -13,6 +14,7 @@ export interface Store {
   readonly apiKeys: ApiKeysRepo;
   readonly authChallenges: AuthChallengesRepo;
   readonly events: EventsRepo;
+  readonly leases: LeasesRepo;
   /**
    * Runs `fn` in one database transaction: it commits when `fn` resolves and rolls back
    * when it throws (the error is rethrown unchanged). Use only the store passed to `fn`
@@ -33,6 +35,7 @@ export function createStore(ctx: RepoContext): Store {
     apiKeys: apiKeysRepo(ctx),
     authChallenges: authChallengesRepo(ctx),
     events: eventsRepo(ctx),
+    leases: leasesRepo(ctx),
     async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
       if (inTransaction) return fn(store);
       // Errors from fn pass through untouched; only begin/commit failures become STORE_ERROR.
