@@ -135,7 +135,7 @@ export class CandidateGrid {
     const maxRing = Math.max(cx - this.minIx, this.maxIx - cx, cy - this.minIy, this.maxIy - cy);
     for (let r = 0; r <= maxRing; r++) {
       // Every cell of ring r + 1 is at least r cells away from the center's cell.
-      if (r > 0 && (r - 1) * this.cell + hc + this.minH >= bound) break;
+      if (r > 0 && (r - 1) * this.cell + hc + this.minH > bound + 1e-9) break;
       for (let ix = cx - r; ix <= cx + r; ix++) {
         if (ix < this.minIx || ix > this.maxIx) continue;
         const edge = ix === cx - r || ix === cx + r;

@@ -131,11 +131,13 @@ export class SlotPool {
 
   /** Reserves every device of a placement, all or nothing; false when any no longer has the slots. */
   reservePlacement(placement: Placement): boolean {
-    for (const d of placement.devices) {
-      const current = this.byId.get(d.deviceId);
-      if (!current || current.freeSlots < d.slots) return false;
+    const wanted = new Map<DeviceId, number>();
+    for (const d of placement.devices) wanted.set(d.deviceId, (wanted.get(d.deviceId) ?? 0) + d.slots);
+    for (const [id, slots] of wanted) {
+      const current = this.byId.get(id);
+      if (!current || current.freeSlots < slots || slots < 1) return false;
     }
-    for (const d of placement.devices) this.reserve(d.deviceId, d.slots);
+    for (const [id, slots] of wanted) this.reserve(id, slots);
     return true;
   }
 

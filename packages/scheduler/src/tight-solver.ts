@@ -190,33 +190,41 @@ export class TightSolver {
    * Quadratic per step, so only for small sets.
    */
   shrink(members: readonly number[]): number[] {
-    let set = [...members];
-    if (set.length > 200) return set;
+    if (members.length > 200) return [...members];
     let slots = 0;
-    for (const v of set) slots += this.w[v] ?? 0;
+    for (const v of members) slots += this.w[v] ?? 0;
+    if (slots <= this.k) return [...members];
+    const set = [...members];
+    const ecc = new Float64Array(set.length);
     for (;;) {
       const surplus = slots - this.k;
-      if (surplus <= 0 || set.length < 2) return set;
+      const m = set.length;
+      if (surplus <= 0 || m < 2) return set;
       let diameter = 0;
-      const ecc = set.map((u) => {
+      for (let a = 0; a < m; a++) {
+        const u = set[a] ?? 0;
         let e = 0;
-        for (const v of set) e = Math.max(e, this.rtt(u, v));
-        diameter = Math.max(diameter, e);
-        return e;
-      });
-      this.work += set.length * set.length;
+        for (let b = 0; b < m; b++) {
+          const r = this.rtt(u, set[b] ?? 0);
+          if (r > e) e = r;
+        }
+        ecc[a] = e;
+        if (e > diameter) diameter = e;
+      }
+      this.work += m * m;
       let drop = -1;
       let dropEcc = -1;
-      set.forEach((u, i) => {
-        const e = ecc[i] ?? 0;
-        if ((this.w[u] ?? 0) <= surplus && e >= diameter - EPS && (e > dropEcc || (e === dropEcc && u > drop))) {
-          drop = u;
+      for (let a = 0; a < m; a++) {
+        const u = set[a] ?? 0;
+        const e = ecc[a] ?? 0;
+        if ((this.w[u] ?? 0) <= surplus && e >= diameter - EPS && (e > dropEcc || (e === dropEcc && u > (set[drop] ?? -1)))) {
+          drop = a;
           dropEcc = e;
         }
-      });
+      }
       if (drop < 0) return set;
-      slots -= this.w[drop] ?? 0;
-      set = set.filter((u) => u !== drop);
+      slots -= this.w[set[drop] ?? 0] ?? 0;
+      set.splice(drop, 1);
     }
   }
 

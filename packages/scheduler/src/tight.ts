@@ -3,6 +3,7 @@ import { CandidateGrid } from './candidate-grid.ts';
 import type { Pick } from './placement.ts';
 import { better, TightSolver, type Solution } from './tight-solver.ts';
 import type { PoolDevice } from './types.ts';
+import { weightedSelectPrefix } from './weighted-select.ts';
 
 /** Effort knobs of the tight heuristic (defaults suit pools up to 100,000 slots). */
 export interface TightEffort {
@@ -32,7 +33,7 @@ export const DEFAULT_TIGHT_EFFORT: TightEffort = {
   randomCenters: 32,
   denseCenters: 16,
   nearestCenters: 8,
-  grownCenters: 8,
+  grownCenters: 4,
   improved: 2,
   improveRounds: 10,
   workBudget: 40_000_000,
@@ -42,19 +43,12 @@ export const DEFAULT_TIGHT_EFFORT: TightEffort = {
 /** Smallest grid cell, in ms (about a metro area). */
 const MIN_CELL_MS = 2;
 
-/** Distinct random candidate indices (partial Fisher–Yates). */
+/** Up to `count` distinct random candidate indices (rejection sampling; O(count) expected). */
 function randomCenters(n: number, count: number, random: RandomSource): number[] {
-  const idx = Int32Array.from({ length: n }, (_, i) => i);
-  const out: number[] = [];
-  for (let i = 0; i < Math.min(count, n); i++) {
-    const j = i + Math.floor(random() * (n - i));
-    const a = idx[i] ?? 0;
-    const b = idx[j] ?? 0;
-    idx[i] = b;
-    idx[j] = a;
-    out.push(b);
-  }
-  return out;
+  const want = Math.min(count, n);
+  const out = new Set<number>();
+  for (let tries = 0; out.size < want && tries < want * 20; tries++) out.add(Math.floor(random() * n));
+  return [...out];
 }
 
 interface Center {
@@ -77,6 +71,15 @@ function rankCenters(s: TightSolver, grid: CandidateGrid, centers: readonly numb
     ranked.push({ center: c, radius: found.radius, pool: found.pool });
   }
   return ranked.sort((a, b) => a.radius - b.radius || a.center - b.center);
+}
+
+/** The candidates of `pool` nearest to `c` that hold k slots (nearest-first cluster). */
+function nearestPrefix(s: TightSolver, c: number, pool: Int32Array, dist: Float64Array): number[] {
+  for (const v of pool) dist[v] = s.rtt(c, v);
+  s.work += pool.length;
+  const idx = Int32Array.from(pool);
+  const len = weightedSelectPrefix(idx, idx.length, dist, s.w, s.k);
+  return Array.from(idx.subarray(0, len));
 }
 
 /** The member nearest (by plane distance plus height) to the midpoint of the diameter: a better center. */
@@ -137,11 +140,18 @@ export function placeTight(
   if (single) return [{ device: single, slots: k }];
 
   const s = new TightSolver(candidates, k);
-  const all = Int32Array.from({ length: s.n }, (_, i) => i);
+  const all = s.n <= effort.exhaustiveUpTo ? Int32Array.from({ length: s.n }, (_, i) => i) : new Int32Array(0);
   const prune = k > effort.pruneAboveSlots;
   const shortlist = new Shortlist(Math.max(1, effort.improved));
   let grid: CandidateGrid | undefined;
 
+  // Cheapest-first is a candidate too, so tight is never wider than it.
+  const prefix: number[] = [];
+  for (let v = 0, slots = 0; v < s.n && slots < k; v++) {
+    prefix.push(v);
+    slots += s.w[v] ?? 0;
+  }
+  shortlist.offer(s.evaluate(prefix), s.n <= effort.exhaustiveUpTo ? all : Int32Array.from(prefix));
   if (s.n <= effort.exhaustiveUpTo) {
     for (let v = 0; v < s.n; v++) {
       const members = s.grow([v], all, -1, prune ? shortlist.limit : Infinity);
@@ -151,10 +161,9 @@ export function placeTight(
     grid = new CandidateGrid(s.x, s.y, s.h, s.w, MIN_CELL_MS);
     const picked = new Set<number>([...grid.denseCells(effort.denseCenters), ...randomCenters(s.n, effort.randomCenters, random)]);
     const ranked = rankCenters(s, grid, [...picked].sort((a, b) => a - b));
+    const dist = new Float64Array(s.n);
     for (const c of ranked.slice(0, effort.nearestCenters)) {
-      const nearest = grid.around(c.center, k, k);
-      s.work += nearest.work;
-      shortlist.offer(s.evaluate(Array.from(nearest.pool)), c.pool);
+      shortlist.offer(s.evaluate(nearestPrefix(s, c.center, c.pool, dist)), c.pool);
     }
     for (const c of ranked.slice(0, effort.grownCenters)) {
       if (s.work + c.pool.length * Math.ceil(k / 2) > effort.workBudget / 2) break;
@@ -163,10 +172,8 @@ export function placeTight(
     }
   }
   if (shortlist.items.length === 0) {
-    // Only reachable if no growth could fill k, which total slots ≥ k rules out; be safe anyway.
-    const members = s.grow([0], all);
-    if (!members) return [];
-    shortlist.offer(s.evaluate(members), all);
+    // Unreachable: the cheapest-first prefix is always offered.
+    return [];
   }
 
   let best: { solution: Solution; pool: Int32Array } | undefined;
