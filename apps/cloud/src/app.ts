@@ -9,12 +9,15 @@ import { errorResponse } from './api/http-errors.ts';
 import { ApiRouter, buildOpenApi } from './api/router.ts';
 import { addAuthRoutes, apiKeyAuthenticator } from './api/routes/auth-routes.ts';
 import { addDeviceRoutes } from './api/routes/device-routes.ts';
+import { addClusterRoutes } from './api/routes/cluster-routes.ts';
 import { addQuoteRoutes } from './api/routes/quote-routes.ts';
 import { addSupplyRoutes } from './api/routes/supply-routes.ts';
 import type { CloudConfig } from './config.ts';
 import { DeviceRegistry } from './live/device-registry.ts';
 import { Metrics } from './metrics.ts';
 import { Capacity } from './scheduling/capacity.ts';
+import { LeaseController } from './leases/lease-controller.ts';
+import type { RayInspector } from './leases/ray-inspector.ts';
 
 export const CLOUD_VERSION = '0.1.0';
 
@@ -24,6 +27,8 @@ export interface CloudDeps {
   clock: Clock;
   random: RandomSource;
   logger: Logger;
+  /** How readiness and node health are checked against Ray itself. */
+  inspector: RayInspector;
   registry?: DeviceRegistry;
   metrics?: Metrics;
 }
@@ -32,6 +37,7 @@ export interface CloudApp {
   app: Hono<AppEnv>;
   registry: DeviceRegistry;
   capacity: Capacity;
+  leases: LeaseController;
   metrics: Metrics;
   openapi: Record<string, unknown>;
 }
@@ -45,6 +51,18 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const registry = deps.registry ?? new DeviceRegistry();
   const metrics = deps.metrics ?? new Metrics();
   const capacity = new Capacity(registry, deps.random);
+  const leases = new LeaseController({
+    store,
+    capacity,
+    registry,
+    inspector: deps.inspector,
+    clock,
+    random: deps.random,
+    logger,
+    provisionTimeoutSeconds: config.provisionTimeoutSeconds,
+    releaseTimeoutSeconds: config.releaseTimeoutSeconds,
+    tickSeconds: config.leaseTickSeconds,
+  });
   const countRequest = metrics.counter('idlegrid_http_requests_total', 'HTTP requests by method, route and status');
   metrics.gauge('idlegrid_devices_online', 'Devices connected and heartbeating', () => registry.size);
 
@@ -65,9 +83,10 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   addSupplyRoutes(router, registry);
   addDeviceRoutes(router, store, registry);
   addQuoteRoutes(router, capacity);
+  addClusterRoutes(router, store, leases, clock);
 
   const openapi = buildOpenApi(router.specs, CLOUD_VERSION);
   app.get('/v1/openapi.json', (c) => c.json(openapi));
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
-  return { app, registry, capacity, metrics, openapi };
+  return { app, registry, capacity, leases, metrics, openapi };
 }

@@ -24,6 +24,12 @@ const schema = z.object({
   helloTimeoutSeconds: z.coerce.number().positive().max(120).default(10),
   /** Largest accepted HTTP request body. */
   maxBodyBytes: z.coerce.number().int().positive().max(16 * 1024 * 1024).default(256 * 1024),
+  /** A cluster node that has not joined Ray this long after assignment is swapped for another device. */
+  provisionTimeoutSeconds: z.coerce.number().positive().max(3600).default(180),
+  /** How long a release waits for agents to confirm Ray stopped before ending the nodes anyway. */
+  releaseTimeoutSeconds: z.coerce.number().positive().max(600).default(30),
+  /** How often every active lease is reconciled (readiness, expiry, replacements). */
+  leaseTickSeconds: z.coerce.number().positive().max(60).default(1),
   /** pino log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -47,6 +53,9 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<Cloud
     challengeTtlSeconds: env['IDLEGRID_CHALLENGE_TTL_SECONDS'],
     helloTimeoutSeconds: env['IDLEGRID_HELLO_TIMEOUT_SECONDS'],
     maxBodyBytes: env['IDLEGRID_MAX_BODY_BYTES'],
+    provisionTimeoutSeconds: env['IDLEGRID_PROVISION_TIMEOUT_SECONDS'],
+    releaseTimeoutSeconds: env['IDLEGRID_RELEASE_TIMEOUT_SECONDS'],
+    leaseTickSeconds: env['IDLEGRID_LEASE_TICK_SECONDS'],
     logLevel: env['LOG_LEVEL'],
   };
   const merged = { ...dropUndefined(fromEnv), ...dropUndefined(overrides) };

@@ -11,6 +11,8 @@ import type { CloudConfig } from './config.ts';
 import { AGENT_GATEWAY_PATH, AgentGateway } from './gateway/agent-gateway.ts';
 import { LivenessMonitor } from './live/liveness-monitor.ts';
 import { Metrics } from './metrics.ts';
+import type { RayInspector } from './leases/ray-inspector.ts';
+import { rayStateInspector } from './leases/ray-state-inspector.ts';
 
 export interface RunningCloud {
   url: string;
@@ -28,7 +30,10 @@ export async function openCloudStore(config: CloudConfig): Promise<Store> {
 }
 
 /** Starts the control plane: store, HTTP API, agent gateway and liveness monitor. */
-export async function startCloud(config: CloudConfig, options: { logger?: Logger; clock?: Clock } = {}): Promise<RunningCloud> {
+export async function startCloud(
+  config: CloudConfig,
+  options: { logger?: Logger; clock?: Clock; inspector?: RayInspector } = {},
+): Promise<RunningCloud> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { app: 'cloud' } });
   const clock = options.clock ?? systemClock;
   const store = await openCloudStore(config);
@@ -37,7 +42,7 @@ export async function startCloud(config: CloudConfig, options: { logger?: Logger
 
   const metrics = new Metrics();
   const countMessage = metrics.counter('idlegrid_agent_messages_total', 'Agent messages by type and result');
-  const cloud = createCloudApp({ config, store, clock, random: cryptoRandom, logger, metrics });
+  const cloud = createCloudApp({ config, store, clock, random: cryptoRandom, logger, metrics, inspector: options.inspector ?? rayStateInspector });
   const liveness = new LivenessMonitor({
     registry: cloud.registry,
     store,
@@ -45,6 +50,7 @@ export async function startCloud(config: CloudConfig, options: { logger?: Logger
     logger,
     nodeLossSeconds: config.nodeLossSeconds,
     flushSeconds: config.flushSeconds,
+    onFlushed: (devices) => cloud.leases.touchNodes(devices),
   });
   const gateway = new AgentGateway({
     store,
@@ -56,6 +62,8 @@ export async function startCloud(config: CloudConfig, options: { logger?: Logger
     nodeLossSeconds: config.nodeLossSeconds,
     helloTimeoutSeconds: config.helloTimeoutSeconds,
     countMessage: (type, result) => countMessage({ type, result }),
+    onLeaseStatus: (device, message) => cloud.leases.onLeaseStatus(device, message),
+    onRunningLeases: (device, leaseIds) => cloud.leases.onRunningLeases(device, leaseIds),
   });
   metrics.gauge('idlegrid_agent_connections', 'Open agent WebSocket connections', () => gateway.connections);
 
@@ -70,6 +78,7 @@ export async function startCloud(config: CloudConfig, options: { logger?: Logger
     server.listen(config.port, config.host, () => resolve());
   });
   liveness.start();
+  await cloud.leases.start();
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info({ url, store: store.kind }, 'control plane listening');
@@ -77,6 +86,7 @@ export async function startCloud(config: CloudConfig, options: { logger?: Logger
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      await cloud.leases.stop();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

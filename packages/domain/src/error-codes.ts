@@ -29,6 +29,11 @@ export interface ErrorContexts {
   AGENT_REPLACED: { deviceId: string };
   AGENT_SILENT: { seconds: number };
   AGENT_STORE_FAILED: { reason: string };
+  NO_CAPACITY: { reason: string; available: number; alternatives: readonly string[] };
+  LEASE_NOT_ACTIVE: { id: string; state: string };
+  LEASE_BUSY: { id: string };
+  CLUSTER_NOT_READY: { id: string; state: string };
+  RAY_UNREACHABLE: { id: string; reason: string };
   CLOUD_UNREACHABLE: { url: string; reason: string };
   CLOUD_ERROR: { status: number; code: string; message: string };
   STORE_ERROR: { operation: string; reason: string };
@@ -65,6 +70,11 @@ export const ERROR_MESSAGES: { readonly [C in ErrorCode]: string } = {
   AGENT_REPLACED: 'Device $deviceId connected again; this older connection is closed',
   AGENT_SILENT: 'No message for $seconds s; the device is offline. Reconnect to come back',
   AGENT_STORE_FAILED: 'The control plane could not record this device ($reason); retry later',
+  NO_CAPACITY: 'Cannot place this cluster now: $reason. Try `idlegrid cloud quote` for alternatives: $alternatives',
+  LEASE_NOT_ACTIVE: 'Cluster $id is $state; it cannot be changed any more',
+  LEASE_BUSY: 'Cluster $id is being changed by another request; retry in a moment',
+  CLUSTER_NOT_READY: 'Cluster $id is $state; its Ray head is not reachable yet (wait with `idlegrid cloud status $id`)',
+  RAY_UNREACHABLE: 'The Ray head of cluster $id did not answer ($reason)',
   CLOUD_UNREACHABLE: 'Cannot reach the idlegrid cloud at $url ($reason). Is it running? Start one with `idlegrid up` or pass --cloud URL',
   CLOUD_ERROR: 'The cloud answered $status $code: $message',
   STORE_ERROR: 'Store failure during $operation: $reason',
@@ -98,6 +108,11 @@ export const ERROR_HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
   AGENT_REPLACED: 409,
   AGENT_SILENT: 408,
   AGENT_STORE_FAILED: 503,
+  NO_CAPACITY: 409,
+  LEASE_NOT_ACTIVE: 409,
+  LEASE_BUSY: 409,
+  CLUSTER_NOT_READY: 409,
+  RAY_UNREACHABLE: 502,
   CLOUD_UNREACHABLE: 503,
   CLOUD_ERROR: 502,
   STORE_ERROR: 500,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLeaseId } from '@idlegrid/domain';
 import {
   addressSchema, base58SignatureSchema, coordinateSchema, decimalSchema, hardwareReportSchema,
   nonceSchema, regionSchema,
@@ -9,7 +10,16 @@ export const AGENT_MESSAGE_LIMIT_BYTES = 64 * 1024;
 export const AGENT_PROTOCOL_VERSION = 1;
 
 const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const leaseIdSchema = z.string().regex(/^lse_[0-9a-z]{20}$/, 'expected a lease id');
+const leaseIdSchema = z.string().refine(isLeaseId, 'expected a lease id (lse_…)');
+
+/** Addresses of a Ray node as its agent reports them (host:port / URLs on the agent's IP). */
+export const rayEndpointSchema = z.object({
+  nodeIp: z.string().max(64),
+  gcsAddress: z.string().max(200).optional(),
+  dashboardUrl: z.string().max(200).optional(),
+  serveUrl: z.string().max(200).optional(),
+});
+export type RayEndpoint = z.infer<typeof rayEndpointSchema>;
 
 // ---- agent → server --------------------------------------------------------------
 
@@ -49,7 +59,8 @@ export const leaseStatusSchema = z.object({
   leaseId: leaseIdSchema,
   state: z.enum(['starting', 'joined', 'failed', 'stopped']),
   rayNodeId: z.string().max(100).nullable(),
-  endpoint: z.string().max(200).nullable(),
+  /** Where the node can be reached; the head reports its GCS, dashboard and Serve addresses. */
+  endpoint: rayEndpointSchema.nullable(),
   reason: z.string().max(1000).nullable(),
   sig: base58SignatureSchema,
 });
@@ -113,10 +124,11 @@ export const assignSchema = z.object({
   type: z.literal('assign'),
   leaseId: leaseIdSchema,
   role: z.enum(['head', 'worker']),
-  headAddress: z.string().max(200).nullable(),
+  /** The head to join (null when this node is the head). */
+  head: z.object({ gcsAddress: z.string().max(200), dashboardUrl: z.string().max(200) }).nullable(),
   rayToken: z.string().min(16).max(200),
+  /** Ray resources of the node: GPUs leased on this device (0 for the cpu class) and CPUs. */
   resources: z.object({ gpus: z.number().int().nonnegative(), cpus: z.number().int().positive() }),
-  ports: z.record(z.string(), z.number().int().min(1).max(65_535)),
   expiresAt: z.number().int(),
 });
 
@@ -154,3 +166,5 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type ChallengeMessage = z.infer<typeof challengeSchema>;
+export type AssignMessage = z.infer<typeof assignSchema>;
+export type ReleaseMessage = z.infer<typeof releaseSchema>;

@@ -6,6 +6,7 @@ import { generateKeypair, signBytes } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, type CloudApp } from '../app.ts';
 import { loadCloudConfig } from '../config.ts';
+import { FakeInspector } from '../testing/fake-inspector.ts';
 
 type ApiBody = Record<string, unknown> & { error: { code: string; message: string } };
 
@@ -21,6 +22,7 @@ beforeAll(async () => {
     clock,
     random: seededRandom(3),
     logger: pino({ level: 'silent' }),
+    inspector: new FakeInspector(),
   });
 });
 

@@ -5,6 +5,7 @@ import type { FeasibleQuote, InfeasibleQuote } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, type CloudApp } from '../app.ts';
 import { loadCloudConfig } from '../config.ts';
+import { FakeInspector } from '../testing/fake-inspector.ts';
 import { liveDevice } from '../testing/live-device.ts';
 
 let store: Store;
@@ -12,7 +13,7 @@ let cloud: CloudApp;
 
 beforeAll(async () => {
   store = await openStore({ kind: 'sqlite', path: ':memory:' });
-  cloud = createCloudApp({ config: loadCloudConfig({}), store, clock: manualClock(0), random: seededRandom(1), logger: pino({ level: 'silent' }) });
+  cloud = createCloudApp({ config: loadCloudConfig({}), store, clock: manualClock(0), random: seededRandom(1), logger: pino({ level: 'silent' }), inspector: new FakeInspector() });
   cloud.registry.connect(liveDevice({ region: 'us-east', price: 100_000n, slots: 2 }));
   cloud.registry.connect(liveDevice({ region: 'us-east', price: 200_000n }));
   cloud.registry.connect(liveDevice({ region: 'eu-central', price: 50_000n }));

@@ -3,9 +3,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { parseUsd, toDeviceId, type Clock } from '@idlegrid/domain';
-import { AGENT_MESSAGE_LIMIT_BYTES, type AgentSessionMessage, type HelloMessage } from '@idlegrid/protocol';
+import { AGENT_MESSAGE_LIMIT_BYTES, type AgentSessionMessage, type HelloMessage, type LeaseStatusMessage } from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
-import type { DeviceRegistry } from '../live/device-registry.ts';
+import type { DeviceRegistry, LiveDevice } from '../live/device-registry.ts';
 import type { LivenessMonitor } from '../live/liveness-monitor.ts';
 import { AgentSession } from './agent-session.ts';
 
@@ -21,6 +21,10 @@ export interface GatewayOptions {
   nodeLossSeconds: number;
   helloTimeoutSeconds: number;
   countMessage: (type: string, result: string) => void;
+  /** Lease status reports go to the lease controller. */
+  onLeaseStatus?: (device: LiveDevice, message: LeaseStatusMessage) => void;
+  /** The leases a heartbeat says the device runs. */
+  onRunningLeases?: (device: LiveDevice, leaseIds: string[]) => void;
 }
 
 /** The agent gateway: WebSocket upgrades on /v1/agent become AgentSessions. */
@@ -93,6 +97,7 @@ export class AgentGateway {
       verified: record.verified,
       coordinate: null,
       echoAddress: hello.echoPort !== undefined && session.remoteIp ? hostPort(session.remoteIp, hello.echoPort) : null,
+      send: (message) => session.send(message),
       disconnect: (code, reason) => {
         if (code === 'AGENT_SILENT') session.close('AGENT_SILENT', { seconds: this.o.nodeLossSeconds });
         else if (code === 'AGENT_REPLACED') session.close('AGENT_REPLACED', { deviceId: id });
@@ -106,13 +111,18 @@ export class AgentGateway {
   private dispatch(session: AgentSession, message: AgentSessionMessage): void {
     if (!session.deviceId) return;
     const now = this.o.clock.now();
+    // Every authenticated message proves the device alive; heartbeats also move it.
+    this.o.registry.heartbeat(session.deviceId, session.id, now, message.type === 'heartbeat' ? message.coordinate : null);
+    const device = this.o.registry.get(session.deviceId);
+    if (!device || device.sessionId !== session.id) return;
     switch (message.type) {
       case 'heartbeat':
-        this.o.registry.heartbeat(session.deviceId, session.id, now, message.coordinate);
+        this.o.onRunningLeases?.(device, message.leases.map((l) => l.leaseId));
+        break;
+      case 'lease-status':
+        this.o.onLeaseStatus?.(device, message);
         break;
       default:
-        // lease-status, verify-result and probe-result still mark the device alive.
-        this.o.registry.heartbeat(session.deviceId, session.id, now, null);
         this.o.logger.debug({ deviceId: session.deviceId, type: message.type }, 'agent message');
     }
   }

@@ -55,8 +55,10 @@ export class AgentSession {
     this.send({ type: 'challenge', nonce: this.nonce, protocolVersion: AGENT_PROTOCOL_VERSION, serverTime: host.clock.now() });
   }
 
-  send(message: Record<string, unknown>): void {
-    if (!this.closed) this.socket.send(JSON.stringify(message));
+  send(message: Record<string, unknown>): boolean {
+    if (this.closed) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
   }
 
   /** Sends a coded error, then closes with 4000 + the code's HTTP status. */

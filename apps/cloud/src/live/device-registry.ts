@@ -23,6 +23,8 @@ export interface LiveDevice {
   coordinate: (NetworkCoordinate & { error?: number }) | null;
   /** ip:port of the agent's RTT echo, if it announced one. */
   readonly echoAddress: string | null;
+  /** Sends a server message to the agent; false when the connection is gone. */
+  readonly send: (message: Record<string, unknown>) => boolean;
   /** Ends the agent's connection (used when it is replaced or declared lost). */
   readonly disconnect: (code: string, reason: string) => void;
 }

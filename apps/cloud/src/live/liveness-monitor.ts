@@ -12,6 +12,8 @@ export interface LivenessOptions {
   flushSeconds: number;
   /** Called for each device declared lost (after it left the registry). */
   onLost?: (device: LiveDevice) => void;
+  /** Called with the devices whose heartbeats were just flushed (lease nodes follow them). */
+  onFlushed?: (devices: LiveDevice[]) => Promise<void>;
 }
 
 /**

@@ -6,7 +6,7 @@ import { CPU_HARDWARE } from './test-agent.ts';
 let session = 1_000_000;
 
 /** A registry entry for in-process API tests (no socket behind it). */
-export function liveDevice(o: { region?: string; price?: bigint; slots?: number; verified?: boolean } = {}): LiveDevice {
+export function liveDevice(o: { region?: string; price?: bigint; slots?: number; verified?: boolean; outbox?: Array<Record<string, unknown>> } = {}): LiveDevice {
   const id = toAddress(generateKeypair().address);
   return {
     id,
@@ -26,6 +26,10 @@ export function liveDevice(o: { region?: string; price?: bigint; slots?: number;
     verified: o.verified ?? false,
     coordinate: null,
     echoAddress: null,
+    send: (message) => {
+      o.outbox?.push(message);
+      return true;
+    },
     disconnect: () => undefined,
   };
 }

@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { Clock, LeaseId, RandomSource } from '@idlegrid/domain';
+import type { Placement } from '@idlegrid/scheduler';
+import type { Store } from '@idlegrid/store';
+import type { DeviceRegistry } from '../live/device-registry.ts';
+import type { Capacity } from '../scheduling/capacity.ts';
+import type { RayInspector } from './ray-inspector.ts';
+
+export interface LeaseControllerOptions {
+  store: Store;
+  capacity: Capacity;
+  registry: DeviceRegistry;
+  inspector: RayInspector;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  /** A node that has not joined this long after its assignment is swapped for another device. */
+  provisionTimeoutSeconds: number;
+  /** How long releasing waits for agents to confirm before ending the nodes anyway. */
+  releaseTimeoutSeconds: number;
+  /** How often every active lease is reconciled. */
+  tickSeconds: number;
+}
+
+/** Adds one node per placed device; the first becomes the head when `withHead`. */
+export async function addNodes(store: Store, leaseId: LeaseId, placement: Placement, withHead: boolean, nowMs: number): Promise<void> {
+  let first = withHead;
+  for (const d of placement.devices) {
+    await store.leases.addNode({
+      leaseId,
+      deviceId: d.deviceId,
+      role: first ? 'head' : 'worker',
+      slots: d.slots,
+      pricePerGpuHour: d.pricePerGpuHour,
+      state: 'assigned',
+      rayNodeId: null,
+      endpoint: null,
+      assignedAtMs: nowMs,
+      joinedAtMs: null,
+      lastSeenMs: null,
+      endedAtMs: null,
+      endReason: null,
+    });
+    first = false;
+  }
+}
