@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { seededRandom } from '@idlegrid/domain';
+import { seededRandom, type LeaseId } from '@idlegrid/domain';
 import { AGENT_PROTOCOL_VERSION, heartbeatSchema, leaseStatusSchema, verifyAgentMessage } from '@idlegrid/protocol';
 import { startAgent, type AgentDeps, type AgentState } from './agent.ts';
 import { loadAgentConfig } from './config.ts';
+import { measureRtt } from './rtt/measure-rtt.ts';
 import type { WebSocketConstructor } from './connection.ts';
 import type { HandledServerMessage, SessionContext } from './handlers.ts';
 import { fixtureHardware, memoryLogger, TestGateway, waitFor, type GatewayConnection, type GatewayOptions, type Json } from './testing/test-gateway.ts';
@@ -27,7 +28,7 @@ async function gateway(options: GatewayOptions = {}): Promise<TestGateway> {
 
 async function agent(cloudUrl: string, deps: AgentDeps = {}, overrides: { price?: string } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'idlegrid-agent-'));
-  const config = loadAgentConfig({ HOME: dataDir }, { cloudUrl, dataDir, pricePerGpuHour: overrides.price });
+  const config = loadAgentConfig({ HOME: dataDir }, { cloudUrl, dataDir, pricePerGpuHour: overrides.price, echoHost: '127.0.0.1' });
   const { logger, records } = memoryLogger();
   const handle = await startAgent(config, {
     logger, probe: fixtureHardware, random: seededRandom(42), backoff: { baseMs: 20, capMs: 100 }, ...deps,
@@ -54,7 +55,9 @@ describe('agent session', () => {
     expect(first?.hello).toMatchObject({
       type: 'hello', nonce: first?.nonce, deviceKey: handle.deviceId, agentVersion: AGENT_VERSION,
       protocolVersion: AGENT_PROTOCOL_VERSION, region: 'local', pricePerGpuHour: '2.00', payout: handle.deviceId,
+      echoPort: handle.echoPort,
     });
+    expect(handle.echoPort).toBeGreaterThan(0);
     expect(first?.hello).not.toHaveProperty('seq');
     expect(first?.hello?.hardware.gpus[0]).toMatchObject({ model: 'H100', memoryMiB: 81559 });
 
@@ -66,7 +69,7 @@ describe('agent session', () => {
       const parsed = heartbeatSchema.parse(beat);
       expect(parsed.load.gpuUtilization).toEqual([]);
       expect(parsed.leases).toEqual([]);
-      expect(parsed.coordinate).toBeNull();
+      expect(parsed.coordinate).toEqual(handle.coordinate); // the region's starting point until a probe round
     }
     expect(verifyAgentMessage(handle.deviceId, beats[0]!, 'another-nonce-aaaaaaaa')).toBe(false);
 
@@ -83,6 +86,7 @@ describe('agent session', () => {
 
     await handle.stop();
     expect(handle.state).toBe('stopped');
+    expect(await measureRtt(`127.0.0.1:${handle.echoPort}`, { timeoutMs: 200 })).toBeNull(); // the echo stopped too
     await waitFor(() => second?.closeCode !== null, 'the server to see the close');
     expect(second?.closeCode).toBe(1000);
     const counted = heartbeatsOf(gw, second).length;
@@ -100,7 +104,7 @@ describe('agent session', () => {
     const assign = (message: HandledServerMessage<'assign'>, context: SessionContext): void => {
       received.push(message);
       try {
-        context.send({ type: 'lease-status', leaseId: 'bad', state: 'starting', rayNodeId: null, endpoint: null, reason: null });
+        context.send({ type: 'lease-status', leaseId: 'bad' as LeaseId, state: 'starting', rayNodeId: null, endpoint: null, reason: null });
       } catch (err) {
         sendErrors.push(err);
       }
@@ -115,7 +119,8 @@ describe('agent session', () => {
     connection.socket.send(JSON.stringify({ type: 'assign', leaseId: 'nope' }));
     connection.socket.send(JSON.stringify({ type: 'release', leaseId: LEASE, reason: 'done' }));
     connection.socket.send(JSON.stringify({
-      type: 'assign', leaseId: LEASE, role: 'head', headAddress: null, rayToken: 'x'.repeat(32),
+      // `head` is the current schema's field; `headAddress`/`ports` the previous one's (extra keys are stripped).
+      type: 'assign', leaseId: LEASE, role: 'head', head: null, headAddress: null, rayToken: 'x'.repeat(32),
       resources: { gpus: 1, cpus: 4 }, ports: { gcs: 6379 }, expiresAt: Date.now() + 60_000,
     }));
     const status = await waitFor(() => connection.messages.find((m) => m.message['type'] === 'lease-status'), 'lease-status');

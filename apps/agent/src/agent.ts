@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { pino, type Logger } from 'pino';
 import {
@@ -14,6 +15,9 @@ import {
 } from './handlers.ts';
 import { sampleHostLoad, type LoadSampler } from './probe/host.ts';
 import { probeHardware } from './probe/probe.ts';
+import { startEchoServer, type EchoServer } from './rtt/echo-server.ts';
+import { loadPosition, savePosition, type CoordinateWithError, type NetworkPosition } from './rtt/network-position.ts';
+import { createProbeHandler } from './rtt/probe-handler.ts';
 import { AGENT_VERSION } from './version.ts';
 
 export type AgentState = 'connecting' | 'online' | 'backoff' | 'stopped';
@@ -31,6 +35,10 @@ export interface AgentHandle {
   /** The price and payout address the agent announces (config or defaults). */
   readonly pricePerGpuHour: string;
   readonly payout: string;
+  /** The TCP port of the RTT echo, as announced in hello. */
+  readonly echoPort: number;
+  /** The device's current Vivaldi coordinate (what the next heartbeat carries). */
+  readonly coordinate: CoordinateWithError;
   readonly state: AgentState;
   /** Calls `listener` on every state change; returns a function that unsubscribes. */
   onState(listener: AgentStateListener): () => void;
@@ -53,11 +61,15 @@ export interface AgentDeps {
   backoff?: Partial<BackoffOptions>;
   /** Limit for connect + challenge + welcome. Default 15 s. */
   handshakeTimeoutMs?: number;
+  /** RTT to a peer's echo in ms (null: no answer). Default measureRtt: 3 probes, 2 s. */
+  measureRtt?: (address: string) => Promise<number | null>;
 }
 
 /** Server error codes after which reconnecting cannot help: the agent stops. */
 const FATAL_SERVER_CODES: ReadonlySet<string> = new Set<ErrorCode>(['AGENT_REPLACED']);
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
+/** Where the agent keeps its Vivaldi coordinate between runs, under dataDir. */
+export const COORDINATE_FILE = 'coordinate.json';
 
 /** The logger an agent uses when none is injected: pino at LOG_LEVEL (default info). */
 export function createAgentLogger(env: NodeJS.ProcessEnv): Logger {
@@ -75,6 +87,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const { keypair, created } = await loadOrCreateKeypair(config.keypairPath);
   if (created) logger.info({ path: config.keypairPath, deviceId: keypair.address }, 'created a new device key');
   const hardware = await (deps.probe ?? (() => probeHardware({ logger })))();
+  const position = await loadPosition(join(config.dataDir, COORDINATE_FILE), config.region, toDeviceId(keypair.address));
+  const echo = await startEchoServer({ host: config.echoHost, port: config.echoPort, logger });
   const hello: HelloBody = {
     deviceKey: keypair.address,
     agentVersion: AGENT_VERSION,
@@ -83,17 +97,22 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     region: config.region,
     pricePerGpuHour: config.pricePerGpuHour ?? defaultPriceFor(hardware.offer.model),
     payout: config.payout ?? keypair.address,
+    echoPort: echo.port,
   };
   const checked = helloSchema.omit({ type: true, nonce: true, sig: true }).safeParse(hello);
   if (!checked.success) {
+    await echo.close();
     throw new IdlegridError('VALIDATION_FAILED', {
       where: 'hello',
       issues: checked.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
     });
   }
-  const agent = new Agent(config, keypair, hello, logger, deps);
+  const agent = new Agent(config, keypair, hello, logger, deps, echo, position);
   logger.info(
-    { deviceId: agent.deviceId, offer: hardware.offer, price: hello.pricePerGpuHour, region: hello.region, payout: hello.payout, cloud: config.cloudUrl },
+    {
+      deviceId: agent.deviceId, offer: hardware.offer, price: hello.pricePerGpuHour, region: hello.region, payout: hello.payout,
+      cloud: config.cloudUrl, echo: `${echo.host}:${echo.port}`,
+    },
     'agent starting',
   );
   agent.start();
@@ -108,6 +127,7 @@ class Agent {
   private retryTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private stopping: Promise<void> | null = null;
+  private saving: Promise<void> = Promise.resolve();
   private readonly clock: Clock;
   private readonly random: RandomSource;
   private readonly backoff: BackoffOptions;
@@ -120,12 +140,15 @@ class Agent {
     private readonly hello: HelloBody,
     private readonly logger: Logger,
     private readonly deps: AgentDeps,
+    private readonly echo: EchoServer,
+    private readonly position: NetworkPosition,
   ) {
     this.deviceId = toDeviceId(keypair.address);
     this.clock = deps.clock ?? systemClock;
     this.random = deps.random ?? Math.random;
     this.backoff = { ...DEFAULT_BACKOFF, ...deps.backoff };
-    this.handlers = { ...loggingHandlers(), ...deps.handlers };
+    const probe = createProbeHandler({ position, measure: deps.measureRtt, onMoved: () => this.savePosition() });
+    this.handlers = { ...loggingHandlers(), probe, ...deps.handlers };
     this.context = { deviceId: this.deviceId, logger, send: (message) => this.send(message) };
   }
 
@@ -137,6 +160,10 @@ class Agent {
       hardware: this.hello.hardware,
       pricePerGpuHour: this.hello.pricePerGpuHour,
       payout: this.hello.payout,
+      echoPort: this.echo.port,
+      get coordinate() {
+        return agent.position.current;
+      },
       get state() {
         return agent.state;
       },
@@ -167,6 +194,8 @@ class Agent {
     const connection = this.connection;
     this.connection = null;
     if (connection) await connection.close(1000, 'agent stopping');
+    await this.echo.close();
+    await this.saving;
     this.logger.info({ deviceId: this.deviceId }, 'agent stopped');
     this.setState('stopped', {});
   }
@@ -194,6 +223,7 @@ class Agent {
       clock: this.clock,
       WebSocketImpl: this.deps.WebSocketImpl ?? WebSocket,
       sampleLoad: this.deps.sampleLoad ?? sampleHostLoad,
+      coordinate: () => this.position.current,
       handshakeTimeoutMs: this.deps.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       onOnline: (welcome) => {
         if (welcome.deviceId !== this.deviceId) {
@@ -215,7 +245,7 @@ class Agent {
       const status = (ERROR_HTTP_STATUS as Readonly<Record<string, number | undefined>>)[serverError.code] ?? 502;
       const error = new IdlegridError('CLOUD_ERROR', { status, code: serverError.code, message: serverError.message });
       this.logger.error({ code: serverError.code }, `${error.message}; the agent stops (is another agent running with this device key?)`);
-      this.stopping = Promise.resolve();
+      this.stopping = this.echo.close();
       this.setState('stopped', { error });
       return;
     }
@@ -236,6 +266,19 @@ class Agent {
     );
     this.setState('backoff', {});
     this.retryTimer = setTimeout(() => this.connect(), delayMs);
+  }
+
+  /** Keeps the coordinate for the next start (one write at a time); a failure only costs a slower start then. */
+  private savePosition(): Promise<void> {
+    const write = async (): Promise<void> => {
+      try {
+        await savePosition(join(this.config.dataDir, COORDINATE_FILE), this.config.region, this.position);
+      } catch (err) {
+        this.logger.warn({ err }, 'could not save the network coordinate');
+      }
+    };
+    this.saving = this.saving.then(write);
+    return this.saving;
   }
 
   private clearRetry(): void {

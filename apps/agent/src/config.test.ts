@@ -27,6 +27,8 @@ describe('loadAgentConfig', () => {
       region: 'local',
       pricePerGpuHour: null,
       payout: null,
+      echoPort: 0,
+      echoHost: '0.0.0.0',
     });
   });
 
@@ -66,6 +68,15 @@ describe('loadAgentConfig', () => {
     for (const bad of ['ws://h:1', 'ftp://h', 'localhost:8080', 'http://']) {
       expect(configError(() => loadAgentConfig({ ...ENV, IDLEGRID_CLOUD_URL: bad })).context.issues[0]?.path).toBe('cloudUrl');
     }
+  });
+
+  it('reads the RTT echo port and bind address', () => {
+    const base = { ...ENV, IDLEGRID_CLOUD_URL: 'http://h:1' };
+    expect(loadAgentConfig({ ...base, IDLEGRID_ECHO_PORT: '7946', IDLEGRID_ECHO_HOST: '::' })).toMatchObject({ echoPort: 7946, echoHost: '::' });
+    expect(loadAgentConfig(base, { echoPort: '0', echoHost: '127.0.0.1' })).toMatchObject({ echoPort: 0, echoHost: '127.0.0.1' });
+    const error = configError(() => loadAgentConfig({ ...base, IDLEGRID_ECHO_PORT: '65536', IDLEGRID_ECHO_HOST: 'localhost' }));
+    expect(error.context.issues.map((i) => i.path).sort()).toEqual(['echoHost', 'echoPort']);
+    expect(configError(() => loadAgentConfig(base, { echoPort: '-1' })).context.issues[0]?.path).toBe('echoPort');
   });
 
   it('rejects prices with more than 6 decimals', () => {

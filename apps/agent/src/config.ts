@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -23,6 +24,10 @@ export interface AgentConfig {
   pricePerGpuHour: string | null;
   /** The Solana address earnings are paid to. null: the device key's own address. */
   payout: Address | null;
+  /** TCP port of the RTT echo that peers probe (announced in hello). Default 0: any free port. */
+  echoPort: number;
+  /** Address the RTT echo binds. Default `0.0.0.0`. */
+  echoHost: string;
 }
 
 /** Values from command-line flags; each wins over its environment variable. Empty strings count as unset. */
@@ -33,6 +38,8 @@ export interface AgentConfigOverrides {
   region?: string | undefined;
   pricePerGpuHour?: string | undefined;
   payout?: string | undefined;
+  echoPort?: string | undefined;
+  echoHost?: string | undefined;
 }
 
 /** The environment variable behind each setting. */
@@ -43,9 +50,12 @@ export const AGENT_CONFIG_ENV = {
   region: 'IDLEGRID_REGION',
   pricePerGpuHour: 'IDLEGRID_PRICE',
   payout: 'IDLEGRID_PAYOUT',
+  echoPort: 'IDLEGRID_ECHO_PORT',
+  echoHost: 'IDLEGRID_ECHO_HOST',
 } as const satisfies Record<keyof AgentConfigOverrides, string>;
 
 export const DEFAULT_REGION = 'local';
+export const DEFAULT_ECHO_HOST = '0.0.0.0';
 
 const inputSchema = z.object({
   cloudUrl: z
@@ -58,6 +68,13 @@ const inputSchema = z.object({
   }),
   pricePerGpuHour: decimalSchema.optional(),
   payout: addressSchema.optional(),
+  echoPort: z
+    .string()
+    .regex(/^\d{1,5}$/, 'expected a TCP port number (0 = any free port)')
+    .transform(Number)
+    .refine((port) => port <= 65_535, 'expected a TCP port number (0 = any free port)')
+    .optional(),
+  echoHost: z.string().refine((host) => isIP(host) !== 0, 'expected an IP address to bind, such as 0.0.0.0, :: or 127.0.0.1'),
 });
 
 /**
@@ -77,6 +94,8 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
     region: pick('region') ?? DEFAULT_REGION,
     pricePerGpuHour: pick('pricePerGpuHour'),
     payout: pick('payout'),
+    echoPort: pick('echoPort'),
+    echoHost: pick('echoHost') ?? DEFAULT_ECHO_HOST,
   });
   if (!parsed.success) {
     throw new IdlegridError('CONFIG_INVALID', {
@@ -94,6 +113,8 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
     region: input.region,
     pricePerGpuHour: input.pricePerGpuHour ?? null,
     payout: input.payout ?? null,
+    echoPort: input.echoPort ?? 0,
+    echoHost: input.echoHost,
   };
 }
 

@@ -8,6 +8,7 @@ import {
 import type { Logger } from 'pino';
 import type { HandledServerMessage, OutgoingAgentMessage } from './handlers.ts';
 import type { LoadSampler } from './probe/host.ts';
+import type { CoordinateWithError } from './rtt/network-position.ts';
 
 /** The `ws` client class, or a stand-in with the same surface. */
 export type WebSocketConstructor = new (url: string, options?: ClientOptions) => WebSocket;
@@ -38,6 +39,8 @@ export interface ConnectionOptions {
   clock: Clock;
   WebSocketImpl: WebSocketConstructor;
   sampleLoad: LoadSampler;
+  /** The network coordinate each heartbeat carries (null: none known). */
+  coordinate: () => CoordinateWithError | null;
   /** Limit for connecting, the challenge and the welcome together. */
   handshakeTimeoutMs: number;
   onOnline: (welcome: Welcome) => void;
@@ -218,7 +221,8 @@ export class AgentConnection {
     }
     const load = this.options.sampleLoad();
     try {
-      this.send({ type: 'heartbeat', sentAt: Math.floor(now), load: { ...load, gpuUtilization: [] }, coordinate: null, leases: [] });
+      const coordinate = this.options.coordinate();
+      this.send({ type: 'heartbeat', sentAt: Math.floor(now), load: { ...load, gpuUtilization: [] }, coordinate, leases: [] });
       this.socket.ping();
     } catch (err) {
       this.log.error({ err }, 'could not send a heartbeat');

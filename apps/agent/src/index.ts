@@ -1,9 +1,9 @@
 export {
-  createAgentLogger, startAgent,
+  COORDINATE_FILE, createAgentLogger, startAgent,
   type AgentDeps, type AgentHandle, type AgentState, type AgentStateDetail, type AgentStateListener,
 } from './agent.ts';
 export { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
-export { AGENT_CONFIG_ENV, agentGatewayUrl, DEFAULT_REGION, loadAgentConfig, type AgentConfig, type AgentConfigOverrides } from './config.ts';
+export { AGENT_CONFIG_ENV, agentGatewayUrl, DEFAULT_ECHO_HOST, DEFAULT_REGION, loadAgentConfig, type AgentConfig, type AgentConfigOverrides } from './config.ts';
 export type { WebSocketConstructor } from './connection.ts';
 export { DEFAULT_PRICE_PER_GPU_HOUR, defaultPriceFor } from './default-prices.ts';
 export {
@@ -14,5 +14,9 @@ export {
 export { CommandError, execCommand, type CommandRunner } from './probe/command-runner.ts';
 export { readHostFacts, sampleHostLoad, type HostFacts, type HostLoad, type LoadSampler } from './probe/host.ts';
 export { computeOffer, DEFAULT_PROBE_TIMEOUT_MS, probeHardware, type ProbeOptions } from './probe/probe.ts';
+export { ECHO_DEFAULTS, ECHO_FRAME_BYTES, ECHO_MAGIC, startEchoServer, type EchoServer, type EchoServerOptions } from './rtt/echo-server.ts';
+export { DEFAULT_MEASURE_RTT, measureRtt, parseEchoAddress, type MeasureRttOptions } from './rtt/measure-rtt.ts';
+export { loadPosition, NetworkPosition, savePosition, type CoordinateWithError } from './rtt/network-position.ts';
+export { createProbeHandler, type ProbeHandlerOptions } from './rtt/probe-handler.ts';
 export { installSignalHandlers, type SignalHandlerOptions, type SignalTarget } from './signals.ts';
 export { AGENT_VERSION } from './version.ts';

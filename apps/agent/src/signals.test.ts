@@ -14,6 +14,8 @@ async function fakeHandle(stop: () => Promise<void>): Promise<AgentHandle & { st
     hardware: await fixtureHardware(),
     pricePerGpuHour: '2.00',
     payout: '11111111111111111111111111111111',
+    echoPort: 7946,
+    coordinate: { x: 0, y: 0, h: 0.5, error: 1 },
     state: 'online' as const,
     stops: 0,
     onState: () => () => undefined,
