@@ -37,8 +37,10 @@ export class TightSolver {
   readonly w: Int32Array;
   readonly price: readonly bigint[];
   work = 0;
-  private readonly mark: Uint8Array;
-  private readonly ecc: Float64Array;
+  /** Scratch: membership marks during growth. */
+  readonly mark: Uint8Array;
+  /** Scratch: per candidate, the largest RTT to the current members (see extend). */
+  readonly ecc: Float64Array;
   private readonly keys: Float64Array;
 
   constructor(candidates: readonly PoolDevice[], k: number) {
@@ -80,19 +82,13 @@ export class TightSolver {
    * solutions within `limit`). Returns the members, or null when that is impossible.
    */
   grow(seed: readonly number[], pool: Int32Array, banned = -1, limit = Infinity): number[] | null {
-    const { mark, ecc, x, y, h } = this;
-    const members = [...seed];
-    let slots = 0;
+    const { ecc, x, y, h } = this;
     let diameter = 0;
     for (let a = 0; a < seed.length; a++) {
       for (let b = a + 1; b < seed.length; b++) diameter = Math.max(diameter, this.rtt(seed[a] ?? 0, seed[b] ?? 0));
     }
     this.work += (seed.length * (seed.length - 1)) / 2;
     if (diameter > limit) return null;
-    for (const s of seed) {
-      mark[s] = 1;
-      slots += this.w[s] ?? 0;
-    }
     const m = pool.length;
     let work = 0;
     for (let p = 0; p < m; p++) {
@@ -114,6 +110,23 @@ export class TightSolver {
       ecc[v] = e;
     }
     this.work += work;
+    return this.extend(seed, diameter, pool, banned, limit);
+  }
+
+  /**
+   * The selection loop of `grow`, for callers that have already filled `ecc` for
+   * every candidate of `pool` (its largest RTT to the seed) and know the seed's diameter.
+   */
+  extend(seed: readonly number[], seedDiameter: number, pool: Int32Array, banned: number, limit: number): number[] | null {
+    const { mark, ecc, x, y, h } = this;
+    const members = [...seed];
+    let slots = 0;
+    let diameter = seedDiameter;
+    for (const s of seed) {
+      mark[s] = 1;
+      slots += this.w[s] ?? 0;
+    }
+    const m = pool.length;
     // Select the first addition, then fuse "update eccentricities" with "select the next".
     let best = -1;
     let bestKey = Infinity;
@@ -130,6 +143,7 @@ export class TightSolver {
         bestEcc = e;
       }
     }
+    this.work += m;
     while (slots < this.k && best >= 0) {
       const added = best;
       members.push(added);
@@ -286,64 +300,5 @@ export class TightSolver {
     let cost = 0n;
     for (let a = 0; a < m.length; a++) cost += (this.price[m[a] ?? 0] ?? 0n) * BigInt(t.slots[a] ?? 0);
     return { members: m, slots: t.slots, diameter, cost, endA, endB };
-  }
-
-  /**
-   * Local improvement: drop one end of the diameter and regrow without it; keep the
-   * change when the result (after shrink and trim) is better. With `prune` the
-   * regrowth only considers candidates within the current diameter of every kept
-   * member: much faster on big clusters, but blind to swaps that shrink/trim would
-   * have made possible. Stops at a local optimum, after `maxIters`
-   * rounds, or when `work` passes `workLimit`.
-   */
-  improve(start: Solution, pool: Int32Array, maxIters: number, workLimit: number, prune: boolean): Solution {
-    let current = start;
-    for (let iter = 0; iter < maxIters && this.work < workLimit; iter++) {
-      let improved = false;
-      for (const end of [current.endA, current.endB]) {
-        if (end < 0) continue;
-        const seed = current.members.filter((v) => v !== end);
-        const grown = this.grow(seed, pool, end, prune ? current.diameter + EPS : Infinity);
-        if (!grown) continue;
-        const candidate = this.evaluate(grown);
-        if (better(candidate, current)) {
-          current = candidate;
-          improved = true;
-          break;
-        }
-        if (this.work >= workLimit) break;
-      }
-      if (!improved) break;
-    }
-    return current;
-  }
-
-  /**
-   * Cost polish at a fixed diameter: walking the pool cheapest first, add any
-   * candidate cheaper than the dearest member whose RTT to every current member is
-   * within the diameter, then drop what is no longer needed. Never raises the diameter.
-   */
-  polish(start: Solution, pool: Int32Array): Solution {
-    if (start.members.length === 0) return start;
-    const limit = start.diameter + EPS;
-    let members = [...start.members];
-    const order = Int32Array.from(pool).sort();
-    for (const v of order) {
-      const dearest = members[members.length - 1] ?? -1;
-      if (v >= dearest) break;
-      if (members.includes(v)) continue;
-      let fits = true;
-      for (const u of members) {
-        if (this.rtt(u, v) > limit) {
-          fits = false;
-          break;
-        }
-      }
-      this.work += members.length;
-      if (!fits) continue;
-      members = this.trim([...members, v]).members;
-    }
-    const result = this.evaluate(members);
-    return better(result, start) ? result : start;
   }
 }

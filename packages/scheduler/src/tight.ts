@@ -1,6 +1,7 @@
 import type { RandomSource } from '@idlegrid/domain';
 import { CandidateGrid } from './candidate-grid.ts';
 import type { Pick } from './placement.ts';
+import { improve, polish } from './tight-improve.ts';
 import { better, TightSolver, type Solution } from './tight-solver.ts';
 import type { PoolDevice } from './types.ts';
 import { weightedSelectPrefix } from './weighted-select.ts';
@@ -178,7 +179,7 @@ export function placeTight(
 
   let best: { solution: Solution; pool: Int32Array } | undefined;
   for (const item of shortlist.items) {
-    const improved = s.improve(item.solution, item.pool, effort.improveRounds, effort.workBudget, prune);
+    const improved = improve(s, item.solution, item.pool, effort.improveRounds, effort.workBudget, prune);
     if (!best || better(improved, best.solution)) best = { solution: improved, pool: item.pool };
   }
   if (!best) return [];
@@ -193,10 +194,10 @@ export function placeTight(
   if (s.work + best.pool.length * Math.ceil(k / 2) < effort.workBudget) {
     const regrown = s.grow([middle], best.pool, -1, prune ? best.solution.diameter + 1e-9 : Infinity);
     if (regrown) {
-      const improved = s.improve(s.evaluate(regrown), best.pool, effort.improveRounds, effort.workBudget, prune);
+      const improved = improve(s, s.evaluate(regrown), best.pool, effort.improveRounds, effort.workBudget, prune);
       if (better(improved, best.solution)) best = { solution: improved, pool: best.pool };
     }
   }
-  const final = s.polish(best.solution, best.pool);
+  const final = polish(s, best.solution, best.pool);
   return final.members.map((v, i) => ({ device: candidates[v] as PoolDevice, slots: final.slots[i] ?? 0 }));
 }
