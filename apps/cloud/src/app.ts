@@ -7,7 +7,7 @@ import type { Store } from '@idlegrid/store';
 import type { AppEnv } from './api/app-env.ts';
 import { errorResponse } from './api/http-errors.ts';
 import { ApiRouter, buildOpenApi } from './api/router.ts';
-import { addAuthRoutes, apiKeyAuthenticator } from './api/routes/auth-routes.ts';
+import { addAuthRoutes, apiKeyAuthenticator, walletForAuthorization } from './api/routes/auth-routes.ts';
 import { addDeviceRoutes } from './api/routes/device-routes.ts';
 import { addClusterRoutes } from './api/routes/cluster-routes.ts';
 import { addQuoteRoutes } from './api/routes/quote-routes.ts';
@@ -18,6 +18,7 @@ import { Metrics } from './metrics.ts';
 import { Capacity } from './scheduling/capacity.ts';
 import { LeaseController } from './leases/lease-controller.ts';
 import type { RayInspector } from './leases/ray-inspector.ts';
+import { RayProxy } from './proxy/ray-proxy.ts';
 
 export const CLOUD_VERSION = '0.1.0';
 
@@ -38,6 +39,7 @@ export interface CloudApp {
   registry: DeviceRegistry;
   capacity: Capacity;
   leases: LeaseController;
+  proxy: RayProxy;
   metrics: Metrics;
   openapi: Record<string, unknown>;
 }
@@ -74,7 +76,13 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   app.onError((err, c) => errorResponse(c, err, logger));
   app.notFound((c) => errorResponse(c, new IdlegridError('ROUTE_NOT_FOUND', { method: c.req.method, path: c.req.path }), logger));
 
-  const router = new ApiRouter(app, { maxBodyBytes: config.maxBodyBytes, authenticate: apiKeyAuthenticator(store, clock) });
+  const authenticate = apiKeyAuthenticator(store, clock);
+  const router = new ApiRouter(app, { maxBodyBytes: config.maxBodyBytes, authenticate });
+  const proxy = new RayProxy(store, leases, authenticate, async (header) => (await walletForAuthorization(store, clock, header)).wallet, logger);
+  for (const target of ['ray', 'serve']) {
+    app.all(`/v1/clusters/:id/${target}`, (c) => proxy.handle(c));
+    app.all(`/v1/clusters/:id/${target}/*`, (c) => proxy.handle(c));
+  }
   router.add(
     { method: 'get', path: '/healthz', summary: 'Liveness of the control plane', tag: 'ops', auth: false, response: healthResponseSchema },
     () => ({ ok: true, version: CLOUD_VERSION, store: store.kind, devicesOnline: registry.size }),
@@ -88,5 +96,5 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const openapi = buildOpenApi(router.specs, CLOUD_VERSION);
   app.get('/v1/openapi.json', (c) => c.json(openapi));
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
-  return { app, registry, capacity, leases, metrics, openapi };
+  return { app, registry, capacity, leases, proxy, metrics, openapi };
 }

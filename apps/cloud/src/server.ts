@@ -71,6 +71,7 @@ export async function startCloud(
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     if (path === AGENT_GATEWAY_PATH) gateway.handleUpgrade(req, socket, head);
+    else if (path?.startsWith('/v1/clusters/')) cloud.proxy.handleUpgrade(req, socket, head);
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
-import { base58Encode, IdlegridError, newApiKeyId, type ApiKeyId, type Clock, type RandomSource } from '@idlegrid/domain';
+import { base58Encode, IdlegridError, newApiKeyId, type Address, type ApiKeyId, type Clock, type RandomSource } from '@idlegrid/domain';
 import {
   authChallengeQuerySchema, authChallengeResponseSchema, createApiKeyRequestSchema, createApiKeyResponseSchema,
   loginMessage, verifyBytes,
@@ -16,18 +16,23 @@ export function hashApiKey(apiKey: string): string {
   return createHash('sha256').update(apiKey).digest('hex');
 }
 
+/** Resolves an `Authorization: Bearer <api key>` header to its wallet, or throws UNAUTHORIZED. */
+export async function walletForAuthorization(store: Store, clock: Clock, header: string | undefined): Promise<{ wallet: Address; keyId: ApiKeyId }> {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!match?.[1]) throw new IdlegridError('UNAUTHORIZED', { reason: 'missing Authorization: Bearer <api key> header' });
+  if (!API_KEY.test(match[1])) throw new IdlegridError('UNAUTHORIZED', { reason: 'malformed API key' });
+  const key = await store.apiKeys.findByHash(hashApiKey(match[1]));
+  if (!key || key.revokedAtMs !== null) throw new IdlegridError('UNAUTHORIZED', { reason: 'unknown or revoked API key' });
+  await store.apiKeys.touch(key.id, clock.now());
+  return { wallet: key.wallet, keyId: key.id };
+}
+
 /** Checks `Authorization: Bearer <api key>` and records the wallet on the context. */
 export function apiKeyAuthenticator(store: Store, clock: Clock) {
   return async (c: Context<AppEnv>): Promise<void> => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match?.[1]) throw new IdlegridError('UNAUTHORIZED', { reason: 'missing Authorization: Bearer <api key> header' });
-    if (!API_KEY.test(match[1])) throw new IdlegridError('UNAUTHORIZED', { reason: 'malformed API key' });
-    const key = await store.apiKeys.findByHash(hashApiKey(match[1]));
-    if (!key || key.revokedAtMs !== null) throw new IdlegridError('UNAUTHORIZED', { reason: 'unknown or revoked API key' });
-    c.set('wallet', key.wallet);
-    c.set('apiKeyId', key.id);
-    await store.apiKeys.touch(key.id, clock.now());
+    const { wallet, keyId } = await walletForAuthorization(store, clock, c.req.header('authorization'));
+    c.set('wallet', wallet);
+    c.set('apiKeyId', keyId);
   };
 }
 
