@@ -50,7 +50,12 @@ pick_python() {
 
 if [ ! -x "$venv/bin/python" ]; then
   if ! py=$(pick_python); then
-    found=$( (python3 --version || python --version) 2>&1 | head -n 1 || true)
+    if [ -n "${IDLEGRID_PYTHON:-}" ]; then
+      found=$("$IDLEGRID_PYTHON" --version 2>&1 | head -n 1 || true)
+      found="IDLEGRID_PYTHON=$IDLEGRID_PYTHON: ${found:-not runnable}"
+    else
+      found=$( (python3 --version || python --version) 2>&1 | head -n 1 || true)
+    fi
     echo "setup-ray: Ray needs Python 3.10 or newer (found: ${found:-no python3}). Install one (e.g. 'apt-get install python3 python3-venv') or point IDLEGRID_PYTHON at it." >&2
     exit 1
   fi
