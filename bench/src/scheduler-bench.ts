@@ -41,9 +41,10 @@ for (const [slots, label] of SIZES) {
       timings[`${prefix}${key}`] = timing;
       result[`${prefix}p50_ms_${key}`] = timing ? round(timing.p50) : null;
       result[`${prefix}p99_ms_${key}`] = timing ? round(timing.p99) : null;
+      result[`${prefix}cpu_p50_ms_${key}`] = timing ? round(timing.cpuP50) : null;
       if (topology === 'tight') result[`tight_diameter_ms_${key}`] = timing ? round(timing.maxRttMs, 2) : null;
       if (timing) {
-        log(`  ${topology.padEnd(6)} ${String(count).padStart(6)} slots: p50 ${timing.p50.toFixed(2)} ms, p99 ${timing.p99.toFixed(2)} ms (${timing.runs} runs), diameter ${timing.maxRttMs.toFixed(1)} ms`);
+        log(`  ${topology.padEnd(6)} ${String(count).padStart(6)} slots: p50 ${timing.p50.toFixed(2)} ms, p99 ${timing.p99.toFixed(2)} ms, cpu p50 ${timing.cpuP50.toFixed(2)} ms (${timing.runs} runs), diameter ${timing.maxRttMs.toFixed(1)} ms`);
       } else {
         log(`  ${topology.padEnd(6)} ${String(count).padStart(6)} slots: skipped (more than the pool's ${MODEL} supply)`);
       }

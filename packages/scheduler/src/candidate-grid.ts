@@ -1,13 +1,5 @@
 import { weightedSelectPrefix } from './weighted-select.ts';
 
-const OFFSET = 1 << 15;
-
-function cellKey(ix: number, iy: number): number {
-  const cx = Math.max(-OFFSET + 1, Math.min(OFFSET - 1, ix)) + OFFSET;
-  const cy = Math.max(-OFFSET + 1, Math.min(OFFSET - 1, iy)) + OFFSET;
-  return cx * 65536 + cy;
-}
-
 /** The neighbourhood of a center: candidates nearest to it holding `need` slots, and the radius holding k. */
 export interface Neighbourhood {
   readonly pool: Int32Array;
@@ -16,27 +8,29 @@ export interface Neighbourhood {
 
 /**
  * A uniform grid over the plane part of the candidates' coordinates, built per
- * query in O(n). Answers "nearest candidates holding N slots" from a center by
- * visiting rings of cells outwards and stopping once no unvisited cell can be
- * nearer (in estimated RTT) than what has been found.
+ * query in O(n) into flat arrays (cells in compressed-row form). Answers "nearest
+ * candidates holding N slots" from a center by visiting rings of cells outwards
+ * and stopping once no unvisited cell can be nearer (in estimated RTT) than what
+ * has been found.
  */
 export class CandidateGrid {
-  private readonly cells = new Map<number, number[]>();
-  private readonly slotsByCell = new Map<number, number>();
-  private readonly minIx: number;
-  private readonly maxIx: number;
-  private readonly minIy: number;
-  private readonly maxIy: number;
+  private readonly cell: number;
+  private readonly loX: number;
+  private readonly loY: number;
+  private readonly cols: number;
+  private readonly rows: number;
+  /** cellStart[c]..cellStart[c + 1] indexes `items` for cell c = col × rows + row. */
+  private readonly cellStart: Int32Array;
+  private readonly items: Int32Array;
+  private readonly cellSlots: Float64Array;
   private readonly minH: number;
   private readonly dist: Float64Array;
   private readonly scratch: Int32Array;
-
-  private readonly cell: number;
   private collected = 0;
 
   /**
-   * Cells are `minCell` ms wide or more: wide enough that there are about as many
-   * cells over the bounding box as candidates, so sparse pools stay cheap to search.
+   * Cells are at least `minCell` ms wide, and wide enough that there are about as
+   * many cells as candidates (at most ~9n), so sparse pools stay cheap to search.
    */
   constructor(
     private readonly x: Float64Array,
@@ -58,59 +52,82 @@ export class CandidateGrid {
       if (xv > hiX) hiX = xv;
       if (yv < loY) loY = yv;
       if (yv > hiY) hiY = yv;
-      minH = Math.min(minH, h[v] ?? 0);
+      if ((h[v] ?? 0) < minH) minH = h[v] ?? 0;
     }
-    const area = n > 0 ? (hiX - loX) * (hiY - loY) : 0;
-    this.cell = Math.max(minCell, Math.sqrt(area / Math.max(1, n)));
-    let minIx = Infinity;
-    let maxIx = -Infinity;
-    let minIy = Infinity;
-    let maxIy = -Infinity;
-    for (let v = 0; v < n; v++) {
-      const ix = Math.floor((x[v] ?? 0) / this.cell);
-      const iy = Math.floor((y[v] ?? 0) / this.cell);
-      minIx = Math.min(minIx, ix);
-      maxIx = Math.max(maxIx, ix);
-      minIy = Math.min(minIy, iy);
-      maxIy = Math.max(maxIy, iy);
-      const key = cellKey(ix, iy);
-      const list = this.cells.get(key);
-      if (list) list.push(v);
-      else this.cells.set(key, [v]);
-      this.slotsByCell.set(key, (this.slotsByCell.get(key) ?? 0) + (w[v] ?? 0));
+    if (n === 0) {
+      loX = hiX = loY = hiY = minH = 0;
     }
-    this.minIx = minIx;
-    this.maxIx = maxIx;
-    this.minIy = minIy;
-    this.maxIy = maxIy;
+    const spanX = hiX - loX;
+    const spanY = hiY - loY;
+    const count = Math.max(1, n);
+    this.cell = Math.max(minCell, Math.sqrt((spanX * spanY) / count), Math.max(spanX, spanY) / (4 * count));
+    this.loX = loX;
+    this.loY = loY;
+    this.cols = Math.floor(spanX / this.cell) + 1;
+    this.rows = Math.floor(spanY / this.cell) + 1;
     this.minH = minH;
+    const cells = this.cols * this.rows;
+    const cellOf = new Int32Array(n);
+    this.cellStart = new Int32Array(cells + 1);
+    this.cellSlots = new Float64Array(cells);
+    for (let v = 0; v < n; v++) {
+      const c = this.colOf(x[v] ?? 0) * this.rows + this.rowOf(y[v] ?? 0);
+      cellOf[v] = c;
+      this.cellStart[c + 1] = (this.cellStart[c + 1] ?? 0) + 1;
+      this.cellSlots[c] = (this.cellSlots[c] ?? 0) + (w[v] ?? 0);
+    }
+    for (let c = 0; c < cells; c++) this.cellStart[c + 1] = (this.cellStart[c + 1] ?? 0) + (this.cellStart[c] ?? 0);
+    this.items = new Int32Array(n);
+    const fill = this.cellStart.slice(0, cells);
+    for (let v = 0; v < n; v++) {
+      const c = cellOf[v] ?? 0;
+      this.items[fill[c] ?? 0] = v;
+      fill[c] = (fill[c] ?? 0) + 1;
+    }
     this.dist = new Float64Array(n);
     this.scratch = new Int32Array(n);
   }
 
+  private colOf(x: number): number {
+    return Math.min(this.cols - 1, Math.max(0, Math.floor((x - this.loX) / this.cell)));
+  }
+
+  private rowOf(y: number): number {
+    return Math.min(this.rows - 1, Math.max(0, Math.floor((y - this.loY) / this.cell)));
+  }
+
   /** For the `count` cells holding the most slots, the candidate with the lowest height. */
   denseCells(count: number): number[] {
-    const ranked: Array<{ slots: number; best: number }> = [];
-    for (const [key, list] of this.cells) {
-      let best = list[0] ?? 0;
-      for (const v of list) if ((this.h[v] ?? 0) < (this.h[best] ?? 0) || ((this.h[v] ?? 0) === (this.h[best] ?? 0) && v < best)) best = v;
-      ranked.push({ slots: this.slotsByCell.get(key) ?? 0, best });
+    const top: number[] = [];
+    const cells = this.cols * this.rows;
+    for (let c = 0; c < cells; c++) {
+      const slots = this.cellSlots[c] ?? 0;
+      if (slots <= 0) continue;
+      if (top.length === count && slots <= (this.cellSlots[top[top.length - 1] ?? 0] ?? 0)) continue;
+      let at = top.length;
+      while (at > 0 && (this.cellSlots[top[at - 1] ?? 0] ?? 0) < slots) at--;
+      top.splice(at, 0, c);
+      if (top.length > count) top.pop();
     }
-    return ranked
-      .sort((a, b) => b.slots - a.slots || a.best - b.best)
-      .slice(0, count)
-      .map((c) => c.best);
+    return top.map((c) => {
+      let best = -1;
+      for (let p = this.cellStart[c] ?? 0; p < (this.cellStart[c + 1] ?? 0); p++) {
+        const v = this.items[p] ?? 0;
+        if (best < 0 || (this.h[v] ?? 0) < (this.h[best] ?? 0)) best = v;
+      }
+      return best;
+    });
   }
 
   /** Computes distances from `c` for one cell's candidates and appends them to scratch; returns their slots. */
-  private collectCell(key: number, c: number): number {
-    const list = this.cells.get(key);
-    if (!list) return 0;
+  private collectCell(cell: number, c: number): number {
     const xc = this.x[c] ?? 0;
     const yc = this.y[c] ?? 0;
     const hc = this.h[c] ?? 0;
     let slots = 0;
-    for (const v of list) {
+    const end = this.cellStart[cell + 1] ?? 0;
+    for (let p = this.cellStart[cell] ?? 0; p < end; p++) {
+      const v = this.items[p] ?? 0;
       const dx = xc - (this.x[v] ?? 0);
       const dy = yc - (this.y[v] ?? 0);
       this.dist[v] = v === c ? 0 : Math.sqrt(dx * dx + dy * dy) + hc + (this.h[v] ?? 0);
@@ -126,22 +143,24 @@ export class CandidateGrid {
    * number of distances computed.
    */
   around(c: number, k: number, need: number): Neighbourhood & { work: number } {
-    const cx = Math.floor((this.x[c] ?? 0) / this.cell);
-    const cy = Math.floor((this.y[c] ?? 0) / this.cell);
+    const cx = this.colOf(this.x[c] ?? 0);
+    const cy = this.rowOf(this.y[c] ?? 0);
     const hc = this.h[c] ?? 0;
     this.collected = 0;
     let slots = 0;
     let bound = Infinity;
-    const maxRing = Math.max(cx - this.minIx, this.maxIx - cx, cy - this.minIy, this.maxIy - cy);
+    const maxRing = Math.max(cx, this.cols - 1 - cx, cy, this.rows - 1 - cy);
     for (let r = 0; r <= maxRing; r++) {
-      // Every cell of ring r + 1 is at least r cells away from the center's cell.
+      // Every cell of ring r is at least (r − 1) cells away from the center's point.
       if (r > 0 && (r - 1) * this.cell + hc + this.minH > bound + 1e-9) break;
-      for (let ix = cx - r; ix <= cx + r; ix++) {
-        if (ix < this.minIx || ix > this.maxIx) continue;
-        const edge = ix === cx - r || ix === cx + r;
-        for (let iy = cy - r; iy <= cy + r; iy += edge ? 1 : 2 * r) {
-          if (iy < this.minIy || iy > this.maxIy) continue;
-          slots += this.collectCell(cellKey(ix, iy), c);
+      const colLo = Math.max(0, cx - r);
+      const colHi = Math.min(this.cols - 1, cx + r);
+      for (let col = colLo; col <= colHi; col++) {
+        const edge = col === cx - r || col === cx + r;
+        const step = edge ? 1 : 2 * r;
+        for (let row = cy - r; row <= cy + r; row += step) {
+          if (row < 0 || row >= this.rows) continue;
+          slots += this.collectCell(col * this.rows + row, c);
         }
       }
       if (bound === Infinity && slots >= need) {

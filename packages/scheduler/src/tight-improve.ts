@@ -53,6 +53,9 @@ class FarthestTwo {
   }
 }
 
+/** One table per solver (its arrays are n long), reused across improve calls. */
+const tables = new WeakMap<TightSolver, FarthestTwo>();
+
 /**
  * Local improvement: drop one end of the diameter, regrow without it, and keep the
  * change when the result (after shrink and trim) is better. Each try costs
@@ -74,7 +77,11 @@ export function improve(
   const affordable = (solution: Solution): boolean =>
     s.work + (pool.length + solution.members.length) * solution.members.length <= workLimit;
   if (!affordable(current)) return current;
-  const far = new FarthestTwo(s.n);
+  let far = tables.get(s);
+  if (!far) {
+    far = new FarthestTwo(s.n);
+    tables.set(s, far);
+  }
   far.build(s, current.members, pool, prune ? current.diameter + EPS : Infinity);
   for (let iter = 0; iter < maxIters && s.work < workLimit; iter++) {
     let improved = false;
