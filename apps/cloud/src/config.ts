@@ -30,6 +30,8 @@ const schema = z.object({
   releaseTimeoutSeconds: z.coerce.number().positive().max(600).default(30),
   /** How often every active lease is reconciled (readiness, expiry, replacements). */
   leaseTickSeconds: z.coerce.number().positive().max(60).default(1),
+  /** How often devices are asked to measure RTTs to a few peers (network coordinates). */
+  probeSeconds: z.coerce.number().positive().max(3600).default(30),
   /** pino log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -56,6 +58,7 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<Cloud
     provisionTimeoutSeconds: env['IDLEGRID_PROVISION_TIMEOUT_SECONDS'],
     releaseTimeoutSeconds: env['IDLEGRID_RELEASE_TIMEOUT_SECONDS'],
     leaseTickSeconds: env['IDLEGRID_LEASE_TICK_SECONDS'],
+    probeSeconds: env['IDLEGRID_PROBE_SECONDS'],
     logLevel: env['LOG_LEVEL'],
   };
   const merged = { ...dropUndefined(fromEnv), ...dropUndefined(overrides) };

@@ -11,6 +11,7 @@ import type { CloudConfig } from './config.ts';
 import { AGENT_GATEWAY_PATH, AgentGateway } from './gateway/agent-gateway.ts';
 import { LivenessMonitor } from './live/liveness-monitor.ts';
 import { Metrics } from './metrics.ts';
+import { ProbePlanner, type ProbePlan } from './live/probe-planner.ts';
 import type { RayInspector } from './leases/ray-inspector.ts';
 import { rayStateInspector } from './leases/ray-state-inspector.ts';
 
@@ -52,6 +53,26 @@ export async function startCloud(
     flushSeconds: config.flushSeconds,
     onFlushed: (devices) => cloud.leases.touchNodes(devices),
   });
+  // Network coordinates: every device probes a few peers every probeSeconds, and soon after it connects.
+  const probes = new ProbePlanner({ registry: cloud.registry, random: cryptoRandom });
+  const sendProbes = (plans: ProbePlan[]) => {
+    for (const p of plans) cloud.registry.get(p.deviceId)?.send(p.message);
+  };
+  const probeTimers = new Set<NodeJS.Timeout>();
+  cloud.registry.subscribe({
+    connected: (d) => {
+      const t = setTimeout(() => {
+        probeTimers.delete(t);
+        const plan = probes.planFor(d.id);
+        if (plan) sendProbes([plan]);
+      }, 2000);
+      t.unref();
+      probeTimers.add(t);
+    },
+    removed: (d) => probes.forget(d.id),
+  });
+  const probeTimer = setInterval(() => sendProbes(probes.plan(Math.max(100, Math.ceil(cloud.registry.size / 10)))), config.probeSeconds * 1000);
+  probeTimer.unref();
   const gateway = new AgentGateway({
     store,
     registry: cloud.registry,
@@ -64,6 +85,7 @@ export async function startCloud(
     countMessage: (type, result) => countMessage({ type, result }),
     onLeaseStatus: (device, message) => cloud.leases.onLeaseStatus(device, message),
     onRunningLeases: (device, leaseIds) => cloud.leases.onRunningLeases(device, leaseIds),
+    onProbeResult: (device, rtts) => probes.noteResult(device.id, rtts),
   });
   metrics.gauge('idlegrid_agent_connections', 'Open agent WebSocket connections', () => gateway.connections);
 
@@ -87,6 +109,8 @@ export async function startCloud(
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      clearInterval(probeTimer);
+      for (const t of probeTimers) clearTimeout(t);
       await cloud.leases.stop();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -5,6 +5,7 @@ import { loadCloudConfig, startCloud } from '@idlegrid/cloud';
 import { CloudClient } from '../cloud-client.ts';
 import { resolveCloudUrl } from '../home.ts';
 import { emit, table, type GlobalOptions } from '../output.ts';
+import { addClusterCommands } from './clusters.ts';
 import { addClusterRequestOptions, clusterRequestFromFlags, renderFeasible, renderInfeasible, type ClusterFlags } from './cluster-request.ts';
 import { waitForSignal } from '../signals.ts';
 
@@ -76,6 +77,7 @@ export function addCloudCommands(program: Command, globals: () => GlobalOptions)
       const q = await client.post<QuoteResponse>('/v1/quotes', clusterRequestFromFlags(flags));
       emit(g, q, () => (q.feasible ? renderFeasible(q) : renderInfeasible(q)));
     });
+  addClusterCommands(cloud, globals);
   return cloud;
 }
 

@@ -23,6 +23,8 @@ export interface GatewayOptions {
   countMessage: (type: string, result: string) => void;
   /** Lease status reports go to the lease controller. */
   onLeaseStatus?: (device: LiveDevice, message: LeaseStatusMessage) => void;
+  /** RTTs an agent measured to the peers it was asked to probe. */
+  onProbeResult?: (device: LiveDevice, rtts: Array<{ deviceId: string; rttMs: number | null }>) => void;
   /** The leases a heartbeat says the device runs. */
   onRunningLeases?: (device: LiveDevice, leaseIds: string[]) => void;
 }
@@ -121,6 +123,9 @@ export class AgentGateway {
         break;
       case 'lease-status':
         this.o.onLeaseStatus?.(device, message);
+        break;
+      case 'probe-result':
+        this.o.onProbeResult?.(device, message.rtts);
         break;
       default:
         this.o.logger.debug({ deviceId: session.deviceId, type: message.type }, 'agent message');
