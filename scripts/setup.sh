@@ -17,3 +17,7 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
   test -d node_modules/better-sqlite3 || { echo "npm ci failed" >&2; exit 1; }
   touch "$stamp"
 fi
+
+# Ray for the supplier agents (a private venv, pinned in packages/ray/requirements.txt).
+echo "==> Checking Ray (first run installs ray[default] into .venv-ray; a few minutes)"
+bash scripts/setup-ray.sh
