@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'eslint.config.js', 'apps/cli/bin/**', 'apps/dashboard/dist/**'] },
+  { ignores: ['**/node_modules/**', '.venv-ray/**', '**/.venv*/**', '**/dist/**', 'coverage/**', 'eslint.config.js', 'apps/cli/bin/**', 'apps/dashboard/dist/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

@@ -25,7 +25,7 @@ export function toAddress(value: string): Address {
 }
 
 export function toDeviceId(address: Address): DeviceId {
-  return address as string as DeviceId;
+  return address;
 }
 
 const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
