@@ -10,6 +10,7 @@ import { loadCloudConfig, startCloud, type RunningCloud } from '@idlegrid/cloud'
 import { idlegridHome, updateHomeConfig } from '../home.ts';
 import { emit, progress, type GlobalOptions } from '../output.ts';
 import { waitForSignal } from '../signals.ts';
+import { runDemo } from './demo.ts';
 
 interface UpOptions {
   workers: string;
@@ -20,6 +21,7 @@ interface UpOptions {
   chain: string;
   epochSeconds?: string;
   readyTimeout: string;
+  demo?: boolean;
 }
 
 const BIN = fileURLToPath(new URL('../../bin/idlegrid.js', import.meta.url));
@@ -36,6 +38,7 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
     .option('--chain <chain>', 'settlement chain: embedded or an RPC URL', 'embedded')
     .option('--epoch-seconds <s>', 'reward epoch length (shorter for a quick local network)')
     .option('--ready-timeout <s>', 'seconds to wait for the agents to come online', '60')
+    .option('--demo', 'once up, book a 2-node cluster as a buyer, run a Ray job on it and release it (the network keeps running)')
     .action(async (opts: UpOptions) => {
       const g = globals();
       const workers = Number(opts.workers);
@@ -70,6 +73,15 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
           'Ctrl-C stops everything.',
         ].join('\n'),
       );
+      if (opts.demo) {
+        try {
+          const demo = await runDemo(cloud.url, { ...process.env, IDLEGRID_HOME: join(dataDir, 'buyer-home') }, g);
+          emit(g, { demo }, () => `Demo done: cluster ${demo.clusterId} was ready in ${demo.deployToReadySeconds} s; job ${demo.job.status}. The network keeps running (Ctrl-C stops it).`);
+        } catch (e) {
+          await shutdown(cloud, agents);
+          throw e;
+        }
+      }
       await waitForSignal();
       await shutdown(cloud, agents);
     });
@@ -83,7 +95,11 @@ async function spawnAgent(cloudUrl: string, dataDir: string, index: number): Pro
   const child = spawn(
     process.execPath,
     [BIN, 'worker', 'start', '--json', '--cloud', cloudUrl, '--data-dir', dir, '--region', 'local', '--price', price],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, IDLEGRID_HOME: join(dir, 'home') } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Local agents share one host: each gets its own Ray port range.
+      env: { ...process.env, IDLEGRID_HOME: join(dir, 'home'), IDLEGRID_RAY_PORT_BASE: String(20_000 + index * 1_000) },
+    },
   );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
