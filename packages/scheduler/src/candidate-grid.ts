@@ -1,3 +1,4 @@
+import { scratchFloat64, scratchInt32 } from './scratch.ts';
 import { weightedSelectPrefix } from './weighted-select.ts';
 
 /** The neighbourhood of a center: candidates nearest to it holding `need` slots, and the radius holding k. */
@@ -67,9 +68,9 @@ export class CandidateGrid {
     this.rows = Math.floor(spanY / this.cell) + 1;
     this.minH = minH;
     const cells = this.cols * this.rows;
-    const cellOf = new Int32Array(n);
-    this.cellStart = new Int32Array(cells + 1);
-    this.cellSlots = new Float64Array(cells);
+    const cellOf = scratchInt32('grid.cellOf', n);
+    this.cellStart = scratchInt32('grid.cellStart', cells + 1, true);
+    this.cellSlots = scratchFloat64('grid.cellSlots', cells, true);
     for (let v = 0; v < n; v++) {
       const c = this.colOf(x[v] ?? 0) * this.rows + this.rowOf(y[v] ?? 0);
       cellOf[v] = c;
@@ -77,15 +78,16 @@ export class CandidateGrid {
       this.cellSlots[c] = (this.cellSlots[c] ?? 0) + (w[v] ?? 0);
     }
     for (let c = 0; c < cells; c++) this.cellStart[c + 1] = (this.cellStart[c + 1] ?? 0) + (this.cellStart[c] ?? 0);
-    this.items = new Int32Array(n);
-    const fill = this.cellStart.slice(0, cells);
+    this.items = scratchInt32('grid.items', n);
+    const fill = scratchInt32('grid.fill', cells);
+    fill.set(this.cellStart.subarray(0, cells));
     for (let v = 0; v < n; v++) {
       const c = cellOf[v] ?? 0;
       this.items[fill[c] ?? 0] = v;
       fill[c] = (fill[c] ?? 0) + 1;
     }
-    this.dist = new Float64Array(n);
-    this.scratch = new Int32Array(n);
+    this.dist = scratchFloat64('grid.dist', n);
+    this.scratch = scratchInt32('grid.scratch', n);
   }
 
   private colOf(x: number): number {
@@ -165,7 +167,8 @@ export class CandidateGrid {
       }
       if (bound === Infinity && slots >= need) {
         // An upper bound on the need-th radius; later rings can only lower it.
-        const copy = this.scratch.slice(0, this.collected);
+        const copy = scratchInt32('grid.copy', this.collected);
+        copy.set(this.scratch.subarray(0, this.collected));
         const len = weightedSelectPrefix(copy, this.collected, this.dist, this.w, need);
         bound = 0;
         for (let p = 0; p < len; p++) bound = Math.max(bound, this.dist[copy[p] ?? 0] ?? 0);

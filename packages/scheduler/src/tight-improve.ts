@@ -1,3 +1,4 @@
+import { scratchFloat64, scratchInt32, scratchUint8 } from './scratch.ts';
 import { better, type Solution, type TightSolver } from './tight-solver.ts';
 
 const EPS = 1e-9;
@@ -14,9 +15,9 @@ class FarthestTwo {
   readonly arg: Int32Array;
 
   constructor(n: number) {
-    this.first = new Float64Array(n);
-    this.second = new Float64Array(n);
-    this.arg = new Int32Array(n);
+    this.first = scratchFloat64('far.first', n);
+    this.second = scratchFloat64('far.second', n);
+    this.arg = scratchInt32('far.arg', n);
   }
 
   /** Fills the table for `members`; once both values of a candidate pass `limit` its scan stops (it can never join). */
@@ -53,9 +54,6 @@ class FarthestTwo {
   }
 }
 
-/** One table per solver (its arrays are n long), reused across improve calls. */
-const tables = new WeakMap<TightSolver, FarthestTwo>();
-
 /**
  * Local improvement: drop one end of the diameter, regrow without it, and keep the
  * change when the result (after shrink and trim) is better. Each try costs
@@ -77,11 +75,7 @@ export function improve(
   const affordable = (solution: Solution): boolean =>
     s.work + (pool.length + solution.members.length) * solution.members.length <= workLimit;
   if (!affordable(current)) return current;
-  let far = tables.get(s);
-  if (!far) {
-    far = new FarthestTwo(s.n);
-    tables.set(s, far);
-  }
+  const far = new FarthestTwo(s.n);
   far.build(s, current.members, pool, prune ? current.diameter + EPS : Infinity);
   for (let iter = 0; iter < maxIters && s.work < workLimit; iter++) {
     let improved = false;
@@ -121,7 +115,7 @@ export function polish(s: TightSolver, start: Solution, pool: Int32Array): Solut
   if (start.members.length === 0) return start;
   const limit = start.diameter + EPS;
   const members = [...start.members].sort((a, b) => a - b);
-  const inSet = new Uint8Array(s.n);
+  const inSet = scratchUint8('polish.in', s.n, true);
   for (const v of members) inSet[v] = 1;
   // Check order: outermost (plane distance from the centroid plus height) first; later additions go last.
   let cx = 0;

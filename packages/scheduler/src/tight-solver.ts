@@ -1,3 +1,4 @@
+import { scratchFloat64, scratchInt32, scratchUint8 } from './scratch.ts';
 import type { PoolDevice } from './types.ts';
 
 /** A candidate cluster: members (indices into the candidate list, ascending = cheapest first). */
@@ -46,10 +47,10 @@ export class TightSolver {
   constructor(candidates: readonly PoolDevice[], k: number) {
     this.n = candidates.length;
     this.k = k;
-    this.x = new Float64Array(this.n);
-    this.y = new Float64Array(this.n);
-    this.h = new Float64Array(this.n);
-    this.w = new Int32Array(this.n);
+    this.x = scratchFloat64('solver.x', this.n);
+    this.y = scratchFloat64('solver.y', this.n);
+    this.h = scratchFloat64('solver.h', this.n);
+    this.w = scratchInt32('solver.w', this.n);
     const price: bigint[] = [];
     for (let i = 0; i < this.n; i++) {
       const d = candidates[i];
@@ -61,9 +62,9 @@ export class TightSolver {
       price.push(d.pricePerGpuHour);
     }
     this.price = price;
-    this.mark = new Uint8Array(this.n);
-    this.ecc = new Float64Array(this.n);
-    this.keys = new Float64Array(this.n);
+    this.mark = scratchUint8('solver.mark', this.n, true);
+    this.ecc = scratchFloat64('solver.ecc', this.n);
+    this.keys = scratchFloat64('solver.keys', this.n);
   }
 
   /** Estimated RTT between candidates i and j (0 for the same device). */
@@ -200,46 +201,29 @@ export class TightSolver {
 
   /**
    * Diameter prune: while the set holds more than k slots, drop an end of the
-   * diameter whose slots are surplus (the one with more far neighbours first).
-   * Quadratic per step, so only for small sets.
+   * diameter whose slots are surplus (if both qualify, the one whose removal leaves
+   * the smaller diameter). Each step is a few branch-and-bound diameters.
    */
   shrink(members: readonly number[]): number[] {
-    if (members.length > 200) return [...members];
     let slots = 0;
     for (const v of members) slots += this.w[v] ?? 0;
-    if (slots <= this.k) return [...members];
-    const set = [...members];
-    const ecc = new Float64Array(set.length);
-    for (;;) {
+    let set = [...members];
+    for (let step = 0; step < 16 && slots > this.k && set.length > 1; step++) {
       const surplus = slots - this.k;
-      const m = set.length;
-      if (surplus <= 0 || m < 2) return set;
-      let diameter = 0;
-      for (let a = 0; a < m; a++) {
-        const u = set[a] ?? 0;
-        let e = 0;
-        for (let b = 0; b < m; b++) {
-          const r = this.rtt(u, set[b] ?? 0);
-          if (r > e) e = r;
-        }
-        ecc[a] = e;
-        if (e > diameter) diameter = e;
+      const { endA, endB } = this.diameter(set);
+      const canA = endA >= 0 && (this.w[endA] ?? 0) <= surplus;
+      const canB = endB >= 0 && (this.w[endB] ?? 0) <= surplus;
+      if (!canA && !canB) break;
+      let drop = canA ? endA : endB;
+      if (canA && canB) {
+        const withoutA = this.diameter(set.filter((v) => v !== endA)).diameter;
+        const withoutB = this.diameter(set.filter((v) => v !== endB)).diameter;
+        drop = withoutB < withoutA || (withoutB === withoutA && endB > endA) ? endB : endA;
       }
-      this.work += m * m;
-      let drop = -1;
-      let dropEcc = -1;
-      for (let a = 0; a < m; a++) {
-        const u = set[a] ?? 0;
-        const e = ecc[a] ?? 0;
-        if ((this.w[u] ?? 0) <= surplus && e >= diameter - EPS && (e > dropEcc || (e === dropEcc && u > (set[drop] ?? -1)))) {
-          drop = a;
-          dropEcc = e;
-        }
-      }
-      if (drop < 0) return set;
-      slots -= this.w[set[drop] ?? 0] ?? 0;
-      set.splice(drop, 1);
+      slots -= this.w[drop] ?? 0;
+      set = set.filter((v) => v !== drop);
     }
+    return set;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { RandomSource } from '@idlegrid/domain';
 import { CandidateGrid } from './candidate-grid.ts';
+import { scratchFloat64 } from './scratch.ts';
 import type { Pick } from './placement.ts';
 import { improve, polish } from './tight-improve.ts';
 import { better, TightSolver, type Solution } from './tight-solver.ts';
@@ -34,8 +35,8 @@ export const DEFAULT_TIGHT_EFFORT: TightEffort = {
   randomCenters: 32,
   denseCenters: 16,
   nearestCenters: 8,
-  grownCenters: 4,
-  improved: 2,
+  grownCenters: 2,
+  improved: 1,
   improveRounds: 10,
   workBudget: 40_000_000,
   pruneAboveSlots: 512,
@@ -162,7 +163,7 @@ export function placeTight(
     grid = new CandidateGrid(s.x, s.y, s.h, s.w, MIN_CELL_MS);
     const picked = new Set<number>([...grid.denseCells(effort.denseCenters), ...randomCenters(s.n, effort.randomCenters, random)]);
     const ranked = rankCenters(s, grid, [...picked].sort((a, b) => a - b));
-    const dist = new Float64Array(s.n);
+    const dist = scratchFloat64('tight.dist', s.n);
     for (const c of ranked.slice(0, effort.nearestCenters)) {
       shortlist.offer(s.evaluate(nearestPrefix(s, c.center, c.pool, dist)), c.pool);
     }
