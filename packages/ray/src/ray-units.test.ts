@@ -135,7 +135,8 @@ describe('the process family', () => {
     const pid = child.pid ?? 0;
     const family = new ProcessFamily(pid);
     let members = await family.members();
-    for (let i = 0; i < 50 && members.length < 3; i++) {
+    // Wait until both background jobs exist and have moved to their own groups (setpgid races the fork).
+    for (let i = 0; i < 100 && (members.length !== 3 || new Set(members.map((m) => m.pgid)).size !== 3); i++) {
       await new Promise((r) => setTimeout(r, 50));
       members = await family.members();
     }
