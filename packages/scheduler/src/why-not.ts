@@ -106,8 +106,13 @@ function countAlternative(request: PlacementRequest, available: number): Candida
 
 /** Drops region, tier and price limits (then the verified filter, then GPUs) until something fits. */
 function combinedAlternative(request: PlacementRequest, devices: readonly PoolDevice[]): Candidate | null {
+  const dropped = [
+    request.regions && request.regions.length > 0 ? 'region' : null,
+    request.minTier !== undefined ? 'tier' : null,
+    request.maxPricePerGpuHour !== undefined ? 'price' : null,
+  ].filter((d): d is string => d !== null);
   const open: PlacementRequest = { ...request, regions: undefined, minTier: undefined, maxPricePerGpuHour: undefined };
-  const parts = ['drop the region, tier and price limits'];
+  const parts = dropped.length > 0 ? [`drop the ${dropped.join(' and ')} limit${dropped.length > 1 ? 's' : ''}`] : [];
   let alternative = open;
   let slots = slotsPassing(alternative, devices);
   if (slots < request.count && (request.verifiedOnly ?? true)) {
@@ -119,7 +124,8 @@ function combinedAlternative(request: PlacementRequest, devices: readonly PoolDe
       parts.push('include unverified devices');
     }
   }
-  if (slots < 1) return null;
+  // Without a relaxed filter this would only repeat the "fewer GPUs" alternative.
+  if (slots < 1 || parts.length === 0) return null;
   if (slots < request.count) {
     alternative = { ...alternative, count: slots };
     parts.push(`take ${slots} GPUs`);
@@ -130,6 +136,9 @@ function combinedAlternative(request: PlacementRequest, devices: readonly PoolDe
 function explain(request: PlacementRequest, stages: readonly StageCount[], available: number): string {
   const modelSlots = stages[0]?.remaining ?? 0;
   if (modelSlots === 0) return `no free ${request.model} slots in the pool`;
+  if (modelSlots < request.count) {
+    return `the pool has only ${modelSlots} free ${request.model} slots (${request.count} requested); ${available} pass the filters`;
+  }
   let worst = '';
   let worstDrop = -1;
   let previous = modelSlots;
