@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SupplyResponse } from '@idlegrid/protocol';
+import { initialCoordinate } from '@idlegrid/scheduler';
 import { exited, isAlive, runCli, startCli } from './cli-process.ts';
 
 interface Ready {
@@ -57,6 +58,24 @@ describe('idlegrid up (real processes, real sockets)', () => {
       expect(d.hardware.memoryBytes).toBeGreaterThan(0);
     }
   });
+
+  it('moves every device off its start coordinate after probing its peers over real sockets', async () => {
+    // Agents start at their region's point; only a Vivaldi update from a measured RTT moves them.
+    const moved = (d: SupplyResponse['devices'][number]) => {
+      const start = initialCoordinate(d.region, d.id);
+      const c = d.coordinate;
+      return c !== null && Math.abs(c.x - start.x) + Math.abs(c.y - start.y) + Math.abs(c.h - start.h) > 1e-9;
+    };
+    const deadline = Date.now() + 20_000;
+    let devices: SupplyResponse['devices'] = [];
+    while (Date.now() < deadline) {
+      devices = (await search()).devices;
+      if (devices.length === 3 && devices.every(moved)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(devices).toHaveLength(3);
+    expect(devices.filter(moved)).toHaveLength(3);
+  }, 30_000);
 
   it('quotes a 2-slot cluster, and explains why 5 slots cannot fit', async () => {
     const ok = await runCli(['cloud', 'quote', '--gpu', 'cpu', '--count', '2', '--hours', '1', '--cloud', ready.url, '--json'], env);

@@ -69,7 +69,8 @@ export const deviceViewSchema = z.object({
   verified: z.boolean(),
   agentVersion: z.string(),
   hardware: hardwareReportSchema,
-  coordinate: coordinateSchema.nullable(),
+  /** Vivaldi network coordinate (ms) with its error estimate; the error falls as the device probes peers. */
+  coordinate: coordinateSchema.extend({ error: z.number().optional() }).nullable(),
   firstSeenAt: z.number().int(),
   lastSeenAt: z.number().int(),
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom, type DeviceId } from '@idlegrid/domain';
 import { probeSchema } from '@idlegrid/protocol';
-import { INITIAL_VIVALDI_ERROR } from '@idlegrid/scheduler';
+import { initialCoordinate, INITIAL_VIVALDI_ERROR } from '@idlegrid/scheduler';
 import { liveDevice } from '../testing/live-device.ts';
 import { DeviceRegistry, type LiveDevice } from './device-registry.ts';
 import { ProbePlanner, type ProbePlan } from './probe-planner.ts';
@@ -48,14 +48,16 @@ describe('ProbePlanner', () => {
     }
   });
 
-  it('sends coordinates when known, with the initial error when none was reported', () => {
+  it('sends coordinates when known, else the region start point, with the initial error when none was reported', () => {
     const a = device('10.0.0.1:1', { x: 1, y: 2, h: 3 });
     const b = device('[2001:db8::2]:2');
     const plans = new ProbePlanner({ registry: registryOf([a, b]), random: seededRandom(2) }).plan();
     const fromB = plans.find((p) => p.deviceId === b.id);
     const fromA = plans.find((p) => p.deviceId === a.id);
     expect(fromB?.message.peers).toEqual([{ deviceId: a.id, address: '10.0.0.1:1', coordinate: { x: 1, y: 2, h: 3, error: INITIAL_VIVALDI_ERROR } }]);
-    expect(fromA?.message.peers).toEqual([{ deviceId: b.id, address: '[2001:db8::2]:2' }]);
+    expect(fromA?.message.peers).toEqual([
+      { deviceId: b.id, address: '[2001:db8::2]:2', coordinate: { ...initialCoordinate(b.region, b.id), error: INITIAL_VIVALDI_ERROR } },
+    ]);
   });
 
   it('plans nothing without at least two devices with echoes, or with zero peers per round', () => {

@@ -1,6 +1,6 @@
-import type { DeviceId, RandomSource } from '@idlegrid/domain';
+import type { DeviceId, RandomSource, RegionId } from '@idlegrid/domain';
 import type { NetworkCoordinate, ServerMessage } from '@idlegrid/protocol';
-import { estimateRtt, INITIAL_VIVALDI_ERROR, pickProbePeers, type ProbeCandidate } from '@idlegrid/scheduler';
+import { estimateRtt, initialCoordinate, INITIAL_VIVALDI_ERROR, pickProbePeers, type ProbeCandidate } from '@idlegrid/scheduler';
 
 /** The server → agent `probe` command. */
 export type ProbeMessage = Extract<ServerMessage, { type: 'probe' }>;
@@ -16,6 +16,8 @@ export interface ProbePlan {
 export interface ProbeableDevice {
   readonly id: DeviceId;
   readonly coordinate: (NetworkCoordinate & { error?: number }) | null;
+  /** Where a device without a reported coordinate yet is assumed to be. */
+  readonly region: RegionId;
   /** ip:port of the agent's RTT echo; null or absent: the device cannot be probed. */
   readonly echoAddress?: string | null;
 }
@@ -140,7 +142,10 @@ export class ProbePlanner {
   private round(): Round {
     const devices: Probeable[] = [];
     for (const d of this.deps.registry.online()) {
-      if (typeof d.echoAddress === 'string' && d.echoAddress !== '') devices.push({ id: d.id, coordinate: d.coordinate, echoAddress: d.echoAddress });
+      if (typeof d.echoAddress !== 'string' || d.echoAddress === '') continue;
+      // Before its first heartbeat a device is where its region starts it (as the agent itself assumes).
+      const coordinate = d.coordinate ?? { ...initialCoordinate(d.region, d.id), error: INITIAL_VIVALDI_ERROR };
+      devices.push({ id: d.id, region: d.region, coordinate, echoAddress: d.echoAddress });
     }
     devices.sort((a, b) => compareIds(a.id, b.id));
     return {
