@@ -1,0 +1,10 @@
+export * from './ledger.ts';
+export * from './errors.ts';
+export { LedgerCore, MAX_TRANSFERS_PER_TX } from './core.ts';
+export type { ChainBackend } from './backend.ts';
+export { MemoryIdempotencyStore, FileIdempotencyStore } from './idempotency.ts';
+export { loadOrCreateSignerFile, readSignerFile } from './keyfile.ts';
+export { signerFromSeed, decodeBase64Transaction, MAX_TRANSACTION_BYTES, type ChainSigner } from './wire.ts';
+export { associatedTokenAddress, MEMO_PROGRAM, TOKEN_PROGRAM, ASSOCIATED_TOKEN_PROGRAM } from './programs.ts';
+export { openEmbeddedLedger, EmbeddedBackend, type EmbeddedLedger, type EmbeddedLedgerOptions } from './embedded/index.ts';
+export { openRpcLedger, RpcBackend, type RpcLedgerOptions, type RpcBackendOptions } from './rpc/index.ts';
