@@ -95,6 +95,8 @@ export class LedgerCore implements Ledger {
   private readonly store: IdempotencyStore;
   private readonly faults: LedgerCoreOptions['faults'];
   private infoValue: LedgerInfo | null = null;
+  /** Token accounts seen to exist (skips look-ups on later batches; cleared when a send fails). */
+  private readonly knownAccounts = new Set<Address>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -294,12 +296,12 @@ export class LedgerCore implements Ledger {
 
   // ---- airdrop, deposits, anchors --------------------------------------------------------------
 
-  airdrop(owner: Address, amounts: { sol?: bigint; io?: bigint; usdc?: bigint }): Promise<void> {
+  async airdrop(owner: Address, amounts: { sol?: bigint; io?: bigint; usdc?: bigint }): Promise<void> {
     if (this.chain.kind !== 'embedded') {
-      return Promise.reject(new ChainError('CHAIN_AIRDROP_UNAVAILABLE', 'Airdrops exist only on the embedded network; fund the wallet on the real cluster instead', { backend: this.chain.kind }));
+      throw new ChainError('CHAIN_AIRDROP_UNAVAILABLE', 'Airdrops exist only on the embedded network; fund the wallet on the real cluster instead', { backend: this.chain.kind });
     }
     assertAddr(owner, 'owner');
-    return this.mutate(async () => {
+    await this.mutate(async () => {
       const info = this.info();
       const ixs: Instruction[] = [];
       // SOL comes from the authority (funded by LiteSVM's faucet at bootstrap) so that every
@@ -403,21 +405,21 @@ export class LedgerCore implements Ledger {
     return { amount: transfer.amount };
   }
 
-  anchor(memo: string): Promise<string> {
+  async anchor(memo: string): Promise<string> {
     assertMemo(memo);
-    return this.mutate(async () => (await this.send([memoIx(memo)], 'anchor')).signature);
+    return await this.mutate(async () => (await this.send([memoIx(memo)], 'anchor')).signature);
   }
 
   // ---- batches ----------------------------------------------------------------------------------
 
-  payBatch(batch: PayBatch): Promise<BatchResult> {
+  async payBatch(batch: PayBatch): Promise<BatchResult> {
     assertBatchHead(batch.id, batch.memo, batch.mint);
     const burn = batch.burn ?? 0n;
     const treasury = batch.treasury ?? 0n;
     if (burn < 0n || treasury < 0n) throw new ChainError('CHAIN_INVALID_BATCH', 'burn and treasury must not be negative', { id: batch.id });
     batch.transfers.forEach(assertPayout);
     if (batch.transfers.length === 0 && burn === 0n && treasury === 0n) throw new ChainError('CHAIN_INVALID_BATCH', `Batch ${batch.id} moves nothing`, { id: batch.id });
-    return this.mutate(async () => {
+    return await this.mutate(async () => {
       const info = this.info();
       const a = info.authority;
       const { escrow } = info.accounts[batch.mint];
@@ -437,11 +439,11 @@ export class LedgerCore implements Ledger {
     });
   }
 
-  mintTo(batch: MintBatch): Promise<BatchResult> {
+  async mintTo(batch: MintBatch): Promise<BatchResult> {
     assertBatchHead(batch.id, batch.memo, batch.mint);
     batch.mints.forEach(assertPayout);
     if (batch.mints.length === 0) throw new ChainError('CHAIN_INVALID_BATCH', `Batch ${batch.id} mints nothing`, { id: batch.id });
-    return this.mutate(async () => {
+    return await this.mutate(async () => {
       const info = this.info();
       const mint = info.mints[batch.mint];
       const chunks = await this.plan('mint', batch.id, batch.memo, [], 0n, batch.mints, mint, (ata, p) => mintToIx(mint, ata, info.authority, p.amount));
@@ -552,6 +554,7 @@ export class LedgerCore implements Ledger {
       const outcome = await this.chain.submit(tx);
       this.faults?.afterSend?.(c.key, tx.signature);
       if (!outcome.landed || outcome.err !== null) {
+        this.knownAccounts.clear(); // a recipient may have closed its token account
         const reason = outcome.landed ? outcome.err : outcome.reason;
         throw new ChainError('CHAIN_SEND_FAILED', `Batch ${id} chunk ${c.index + 1}/${chunks.length} (${tx.signature}) failed: ${reason}; re-run the batch to resume`, {
           id, chunk: c.index, signature: tx.signature, reason,
@@ -563,13 +566,14 @@ export class LedgerCore implements Ledger {
   }
 
   private async ensureAtas(recipients: ReadonlyArray<{ owner: Address; ata: Address }>, mint: Address): Promise<string[]> {
-    const unique = [...new Map(recipients.map((r) => [r.ata, r])).values()];
+    const unique = [...new Map(recipients.filter((r) => !this.knownAccounts.has(r.ata)).map((r) => [r.ata, r])).values()];
     const missing: Array<{ owner: Address; ata: Address }> = [];
     for (let i = 0; i < unique.length; i += 100) {
       const slice = unique.slice(i, i + 100);
       const accounts = await this.chain.accounts(slice.map((r) => r.ata));
       slice.forEach((r, j) => {
         if (!accounts[j]) missing.push(r);
+        else this.rememberAccount(r.ata);
       });
     }
     const a = this.info().authority;
@@ -588,7 +592,13 @@ export class LedgerCore implements Ledger {
       }
       signatures.push((await this.send(ixs, 'create token accounts')).signature);
     }
+    for (const r of missing) this.rememberAccount(r.ata);
     return signatures;
+  }
+
+  private rememberAccount(account: Address): void {
+    if (this.knownAccounts.size > 1_000_000) this.knownAccounts.clear();
+    this.knownAccounts.add(account);
   }
 
   /** Builds, signs and sends a non-idempotent transaction signed by the authority; throws unless it succeeded. */

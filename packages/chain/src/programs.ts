@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  address as kitAddress,
   appendTransactionMessageInstructions,
   blockhash as kitBlockhash,
   compileTransaction,
@@ -11,6 +10,7 @@ import {
   pipe,
   setTransactionMessageFeePayer,
   setTransactionMessageLifetimeUsingBlockhash,
+  type Address as KitAddress,
   type Instruction,
 } from '@solana/kit';
 import { getAddMemoInstruction } from '@solana-program/memo';
@@ -49,7 +49,8 @@ export const DECIMALS = 6;
 /** Largest memo the builders accept (bytes of UTF-8); keeps room for transfers in each transaction. */
 export const MAX_MEMO_BYTES = 256;
 
-const k = (a: string) => kitAddress(a);
+/** Our Address is already validated base58 (branded); skip kit's re-validation on hot paths. */
+const k = (a: Address) => a as string as KitAddress;
 
 // ---- addresses ------------------------------------------------------------------------------
 

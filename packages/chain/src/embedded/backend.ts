@@ -7,7 +7,7 @@ import type { Address, Clock } from '@idlegrid/domain';
 import type { AccountInfo, ChainBackend, LandedStatus, RawTransaction, SubmitOutcome } from '../backend.ts';
 import { ChainError } from '../errors.ts';
 import { decodeMemo, decodeTokenIx, parseTokenAccount, TOKEN_ACCOUNT_SIZE, TOKEN_PROGRAM, type Lifetime } from '../programs.ts';
-import { decodeTransaction, fromBase64, toBase64 } from '../wire.ts';
+import { decodeTransaction, fromBase64, toBase64, type DecodedTransaction } from '../wire.ts';
 
 const SNAPSHOT_FILE = 'chain.snapshot';
 const JOURNAL_FILE = 'chain.journal';
@@ -114,11 +114,11 @@ export class EmbeddedBackend implements ChainBackend {
     this.journalBytes = header.journalBytes;
   }
 
-  private index(record: JournalRecord): void {
+  private index(record: JournalRecord, decoded?: DecodedTransaction): void {
     const i = this.journal.length;
     this.journal.push(record);
     this.bySignature.set(record.s, i);
-    const tx = decodeTransaction(fromBase64(record.t));
+    const tx = decoded ?? decodeTransaction(fromBase64(record.t));
     for (const ix of tx.instructions) {
       const memo = decodeMemo(ix);
       if (memo !== null) {
@@ -127,11 +127,10 @@ export class EmbeddedBackend implements ChainBackend {
         else this.byMemo.set(memo, [i]);
       }
     }
-    return void tx;
   }
 
-  private tally(wire: Uint8Array): void {
-    for (const ix of decodeTransaction(wire).instructions) {
+  private tally(tx: DecodedTransaction): void {
+    for (const ix of tx.instructions) {
       const op = decodeTokenIx(ix);
       if (op?.kind === 'mintTo') this.minted.set(op.mint, (this.minted.get(op.mint) ?? 0n) + op.amount);
       else if (op?.kind === 'burn') this.burned.set(op.mint, (this.burned.get(op.mint) ?? 0n) + op.amount);
@@ -201,8 +200,8 @@ export class EmbeddedBackend implements ChainBackend {
     }
     const slot = this.svm.getClock().slot;
     const record: JournalRecord = { s: tx.signature, t: toBase64(tx.wire), slot: slot.toString(), time: Number(this.svm.getClock().unixTimestamp), err };
-    this.index(record);
-    if (err === null) this.tally(tx.wire);
+    this.index(record, decoded);
+    if (err === null) this.tally(decoded);
     this.unflushed.push(`${JSON.stringify(record)}\n`);
     this.dirty = true;
     return Promise.resolve({ landed: true, slot, err });
