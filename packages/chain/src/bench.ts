@@ -1,9 +1,12 @@
-import { rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { manualClock, type Address } from '@idlegrid/domain';
 import { openEmbeddedLedger } from './embedded/index.ts';
 import { MemoryIdempotencyStore } from './idempotency.ts';
 import type { Payout } from './ledger.ts';
-import { tempDir, newWallet } from './test-helpers.ts';
+import { signerFromSeed } from './wire.ts';
 
 export interface SettlementBenchOptions {
   /** Payouts settled in the timed part (default 10,000). */
@@ -34,12 +37,14 @@ export interface SettlementBenchResult {
  * transactions and fees. Recipients' token accounts are created in an untimed warm-up (steady
  * state); their one-off cost is reported separately.
  */
+const newWallet = () => signerFromSeed(new Uint8Array(randomBytes(32)));
+
 export async function benchSettlement(options: SettlementBenchOptions = {}): Promise<SettlementBenchResult> {
   const payouts = options.payouts ?? 10_000;
   const batchSize = options.batchSize ?? 1_000;
   const persist = options.persist ?? true;
   const nRecipients = Math.max(1, Math.min(options.recipients ?? 1_000, payouts));
-  const dir = persist ? tempDir('idlegrid-chain-bench-') : null;
+  const dir = persist ? mkdtempSync(join(tmpdir(), 'idlegrid-chain-bench-')) : null;
   const clock = manualClock(1_750_000_000_000);
   const ledger = await openEmbeddedLedger({ dataDir: dir, clock, idempotency: new MemoryIdempotencyStore() });
   try {

@@ -8,3 +8,4 @@ export { signerFromSeed, decodeBase64Transaction, MAX_TRANSACTION_BYTES, type Ch
 export { associatedTokenAddress, MEMO_PROGRAM, TOKEN_PROGRAM, ASSOCIATED_TOKEN_PROGRAM } from './programs.ts';
 export { openEmbeddedLedger, EmbeddedBackend, type EmbeddedLedger, type EmbeddedLedgerOptions } from './embedded/index.ts';
 export { openRpcLedger, RpcBackend, type RpcLedgerOptions, type RpcBackendOptions } from './rpc/index.ts';
+export { benchSettlement, type SettlementBenchOptions, type SettlementBenchResult } from './bench.ts';
