@@ -485,7 +485,7 @@ export class LedgerCore implements Ledger {
       if (count === 0 && i < items.length) throw new ChainError('CHAIN_INVALID_BATCH', `Batch ${id}: a transfer does not fit beside the memo`, { id });
       chunks.push({ index: chunks.length, key: '', instructions: ixs, digest: digestInstructions(ixs.map(toDigestable)), outflow, recipients });
     } while (i < items.length);
-    return chunks.map((c) => ({ ...c, key: `${kind}:${id}:${c.index}/${chunks.length}` }));
+    return chunks.map((c) => ({ ...c, key: `${kind}:${id}:${c.index}` }));
   }
 
   private async runBatch(id: string, memo: string, chunks: readonly Chunk[], mint: Address, escrow: Address | null): Promise<BatchResult> {

@@ -72,7 +72,7 @@ export class EmbeddedBackend implements ChainBackend {
   private dirty = false;
 
   constructor(private readonly options: EmbeddedBackendOptions) {
-    const history = options.transactionHistory ?? 100_000n;
+    const history = options.transactionHistory ?? 20_000n;
     const dir = options.dataDir;
     const snapshotPath = dir ? join(dir, SNAPSHOT_FILE) : null;
     if (dir) mkdirSync(dir, { recursive: true });

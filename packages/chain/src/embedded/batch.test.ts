@@ -115,13 +115,13 @@ describe('embedded ledger: payment batches', () => {
     const { ledger, dir, store } = await fundedLedger({
       faults: {
         afterRecord: (key) => {
-          if (key.endsWith(':1/3')) throw new Crash('killed after record');
+          if (key.endsWith(':1')) throw new Crash('killed after record');
         },
       },
     });
     const batch = makeBatch('crash-record', 45);
     await expect(ledger.payBatch(batch)).rejects.toBeInstanceOf(Crash);
-    const recorded = await store.get(`pay:${batch.id}:1/3`);
+    const recorded = await store.get(`pay:${batch.id}:1`);
     expect(recorded).toBeDefined();
     expect(await ledger.embedded.status(recorded?.signature ?? '')).toBeNull();
     // chunk 0 was paid, chunk 1 recorded but never sent, chunk 2 untouched.
@@ -142,7 +142,7 @@ describe('embedded ledger: payment batches', () => {
     const { ledger, dir, store } = await fundedLedger({
       faults: {
         afterSend: (key) => {
-          if (key.endsWith(':1/3')) throw new Crash('killed after send');
+          if (key.endsWith(':1')) throw new Crash('killed after send');
         },
       },
     });
@@ -197,13 +197,13 @@ describe('embedded ledger: payment batches', () => {
     const { ledger, dir, store } = await fundedLedger({
       faults: {
         afterRecord: (key) => {
-          if (key.endsWith(':2/3')) throw new Crash('killed after record');
+          if (key.endsWith(':2')) throw new Crash('killed after record');
         },
       },
     });
     const batch = makeBatch('expired', 45);
     await expect(ledger.payBatch(batch)).rejects.toBeInstanceOf(Crash);
-    const stale = await store.get(`pay:${batch.id}:2/3`);
+    const stale = await store.get(`pay:${batch.id}:2`);
     ledger.embedded.expireBlockhash();
     await ledger.close();
     const restarted = await reopen(dir, store);
