@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { WebSocket } from 'ws';
 import { pino, type Logger } from 'pino';
 import {
@@ -13,6 +13,8 @@ import {
   dispatchServerMessage, loggingHandlers, type HandledServerMessage, type OutgoingAgentMessage, type ServerMessageHandlers,
   type SessionContext,
 } from './handlers.ts';
+import { LeaseRuntime, type LeaseView } from './leases/lease-runtime.ts';
+import { rayLauncher, type NodeLauncher } from './leases/ray-launcher.ts';
 import { sampleHostLoad, type LoadSampler } from './probe/host.ts';
 import { probeHardware } from './probe/probe.ts';
 import { startEchoServer, type EchoServer } from './rtt/echo-server.ts';
@@ -40,9 +42,11 @@ export interface AgentHandle {
   /** The device's current Vivaldi coordinate (what the next heartbeat carries). */
   readonly coordinate: CoordinateWithError;
   readonly state: AgentState;
+  /** This device's Ray node of each lease it was assigned (see LeaseRuntime). */
+  leases(): LeaseView[];
   /** Calls `listener` on every state change; returns a function that unsubscribes. */
   onState(listener: AgentStateListener): () => void;
-  /** Closes the connection (code 1000), cancels every timer; resolves when done. Idempotent. */
+  /** Stops every Ray node, closes the connection (code 1000), cancels every timer; resolves when done. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -63,6 +67,8 @@ export interface AgentDeps {
   handshakeTimeoutMs?: number;
   /** RTT to a peer's echo in ms (null: no answer). Default measureRtt: 3 probes, 2 s. */
   measureRtt?: (address: string) => Promise<number | null>;
+  /** Starts a lease's Ray node. Default: Ray from the venv in the configured sandbox (rayLauncher). */
+  launcher?: NodeLauncher;
 }
 
 /** Server error codes after which reconnecting cannot help: the agent stops. */
@@ -88,7 +94,31 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   if (created) logger.info({ path: config.keypairPath, deviceId: keypair.address }, 'created a new device key');
   const hardware = await (deps.probe ?? (() => probeHardware({ logger })))();
   const position = await loadPosition(join(config.dataDir, COORDINATE_FILE), config.region, toDeviceId(keypair.address));
+  // The agent is created below; the runtime reaches it through this holder.
+  const holder: { agent: Agent | null } = { agent: null };
+  const leases = await LeaseRuntime.create({
+    dataDir: config.dataDir,
+    portBase: config.rayPortBase,
+    nodeIp: () => config.nodeIp ?? holder.agent?.localAddress ?? null,
+    gpuIndices: hardware.offer.model === 'cpu' ? [] : hardware.gpus.filter((g) => g.model === hardware.offer.model).map((g) => g.index),
+    launcher:
+      deps.launcher ??
+      rayLauncher({
+        env: process.env,
+        sandbox: config.sandbox,
+        sandboxUser: config.sandboxUser,
+        hide: [config.dataDir, dirname(config.keypairPath)],
+        secrets: [config.keypairPath],
+        logger,
+      }),
+    send: (message) => holder.agent?.send(message) ?? false,
+    logger,
+  });
   const echo = await startEchoServer({ host: config.echoHost, port: config.echoPort, logger });
+  const closeEarly = async (): Promise<void> => {
+    await echo.close();
+    await leases.stop();
+  };
   const hello: HelloBody = {
     deviceKey: keypair.address,
     agentVersion: AGENT_VERSION,
@@ -101,13 +131,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   };
   const checked = helloSchema.omit({ type: true, nonce: true, sig: true }).safeParse(hello);
   if (!checked.success) {
-    await echo.close();
+    await closeEarly();
     throw new IdlegridError('VALIDATION_FAILED', {
       where: 'hello',
       issues: checked.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
     });
   }
-  const agent = new Agent(config, keypair, hello, logger, deps, echo, position);
+  const agent = new Agent(config, keypair, hello, logger, deps, echo, position, leases);
+  holder.agent = agent;
   logger.info(
     {
       deviceId: agent.deviceId, offer: hardware.offer, price: hello.pricePerGpuHour, region: hello.region, payout: hello.payout,
@@ -124,6 +155,7 @@ class Agent {
   private state: AgentState = 'connecting';
   private readonly listeners = new Set<AgentStateListener>();
   private connection: AgentConnection | null = null;
+  private lastLocalAddress: string | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private stopping: Promise<void> | null = null;
@@ -142,13 +174,14 @@ class Agent {
     private readonly deps: AgentDeps,
     private readonly echo: EchoServer,
     private readonly position: NetworkPosition,
+    private readonly leaseRuntime: LeaseRuntime,
   ) {
     this.deviceId = toDeviceId(keypair.address);
     this.clock = deps.clock ?? systemClock;
     this.random = deps.random ?? Math.random;
     this.backoff = { ...DEFAULT_BACKOFF, ...deps.backoff };
     const probe = createProbeHandler({ position, measure: deps.measureRtt, onMoved: () => this.savePosition() });
-    this.handlers = { ...loggingHandlers(), probe, ...deps.handlers };
+    this.handlers = { ...loggingHandlers(), probe, ...leaseRuntime.handlers(), ...deps.handlers };
     this.context = { deviceId: this.deviceId, logger, send: (message) => this.send(message) };
   }
 
@@ -167,6 +200,7 @@ class Agent {
       get state() {
         return agent.state;
       },
+      leases: () => this.leaseRuntime.list(),
       onState: (listener) => {
         this.listeners.add(listener);
         return () => this.listeners.delete(listener);
@@ -177,6 +211,11 @@ class Agent {
 
   start(): void {
     this.connect();
+  }
+
+  /** This end's IP address on the current (or last) connection to the cloud. */
+  get localAddress(): string | null {
+    return this.connection?.localAddress ?? this.lastLocalAddress;
   }
 
   /** The session's signed send, on whichever connection is current. */
@@ -191,6 +230,8 @@ class Agent {
 
   private async shutDown(): Promise<void> {
     this.clearRetry();
+    // Ray first, while the cloud can still hear that the nodes stopped.
+    await this.leaseRuntime.stop().catch((err: unknown) => this.logger.error({ err }, 'could not stop every Ray node'));
     const connection = this.connection;
     this.connection = null;
     if (connection) await connection.close(1000, 'agent stopping');
@@ -224,13 +265,16 @@ class Agent {
       WebSocketImpl: this.deps.WebSocketImpl ?? WebSocket,
       sampleLoad: this.deps.sampleLoad ?? sampleHostLoad,
       coordinate: () => this.position.current,
+      leases: () => this.leaseRuntime.usage(),
       handshakeTimeoutMs: this.deps.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       onOnline: (welcome) => {
         if (welcome.deviceId !== this.deviceId) {
           this.logger.warn({ deviceId: this.deviceId, welcomed: welcome.deviceId }, 'the cloud welcomed another device id');
         }
-        this.logger.info({ deviceId: this.deviceId, heartbeatSeconds: welcome.heartbeatSeconds }, 'online');
+        this.lastLocalAddress = this.connection?.localAddress ?? this.lastLocalAddress;
+        this.logger.info({ deviceId: this.deviceId, heartbeatSeconds: welcome.heartbeatSeconds, localAddress: this.lastLocalAddress }, 'online');
         this.setState('online', {});
+        this.leaseRuntime.announce();
       },
       onCommand: (message: HandledServerMessage) => dispatchServerMessage(this.handlers, message, this.context),
       onClosed: (outcome) => this.connectionClosed(outcome),
@@ -245,7 +289,10 @@ class Agent {
       const status = (ERROR_HTTP_STATUS as Readonly<Record<string, number | undefined>>)[serverError.code] ?? 502;
       const error = new IdlegridError('CLOUD_ERROR', { status, code: serverError.code, message: serverError.message });
       this.logger.error({ code: serverError.code }, `${error.message}; the agent stops (is another agent running with this device key?)`);
-      this.stopping = this.echo.close();
+      this.stopping = Promise.all([
+        this.echo.close(),
+        this.leaseRuntime.stop().catch((err: unknown) => this.logger.error({ err }, 'could not stop every Ray node')),
+      ]).then(() => undefined);
       this.setState('stopped', { error });
       return;
     }

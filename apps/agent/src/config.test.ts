@@ -29,6 +29,10 @@ describe('loadAgentConfig', () => {
       payout: null,
       echoPort: 0,
       echoHost: '0.0.0.0',
+      rayPortBase: 20_000,
+      nodeIp: null,
+      sandbox: null,
+      sandboxUser: 'idlegrid-ray',
     });
   });
 
@@ -77,6 +81,19 @@ describe('loadAgentConfig', () => {
     const error = configError(() => loadAgentConfig({ ...base, IDLEGRID_ECHO_PORT: '65536', IDLEGRID_ECHO_HOST: 'localhost' }));
     expect(error.context.issues.map((i) => i.path).sort()).toEqual(['echoHost', 'echoPort']);
     expect(configError(() => loadAgentConfig(base, { echoPort: '-1' })).context.issues[0]?.path).toBe('echoPort');
+  });
+
+  it('reads the Ray port base, node IP and sandbox settings', () => {
+    const base = { ...ENV, IDLEGRID_CLOUD_URL: 'http://h:1' };
+    expect(
+      loadAgentConfig({ ...base, IDLEGRID_RAY_PORT_BASE: '30000', IDLEGRID_NODE_IP: '203.0.113.7', IDLEGRID_SANDBOX: 'bwrap', IDLEGRID_SANDBOX_USER: 'rayrunner' }),
+    ).toMatchObject({ rayPortBase: 30_000, nodeIp: '203.0.113.7', sandbox: 'bwrap', sandboxUser: 'rayrunner' });
+    expect(loadAgentConfig(base, { sandbox: 'none', nodeIp: '::1' })).toMatchObject({ sandbox: 'none', nodeIp: '::1' });
+    const error = configError(() =>
+      loadAgentConfig({ ...base, IDLEGRID_RAY_PORT_BASE: '65400', IDLEGRID_NODE_IP: '0.0.0.0', IDLEGRID_SANDBOX: 'docker', IDLEGRID_SANDBOX_USER: 'Root Kit' }),
+    );
+    expect(error.context.issues.map((i) => i.path).sort()).toEqual(['nodeIp', 'rayPortBase', 'sandbox', 'sandboxUser']);
+    expect(configError(() => loadAgentConfig(base, { rayPortBase: '80' })).context.issues[0]?.path).toBe('rayPortBase');
   });
 
   it('rejects prices with more than 6 decimals', () => {

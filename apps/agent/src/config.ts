@@ -28,7 +28,22 @@ export interface AgentConfig {
   echoPort: number;
   /** Address the RTT echo binds. Default `0.0.0.0`. */
   echoHost: string;
+  /** First port of the Ray port blocks (200 ports per lease node). Default 20000. */
+  rayPortBase: number;
+  /**
+   * The IP address Ray nodes register and listen on (dashboard, Serve). null: the local
+   * address of the agent's connection to the cloud.
+   */
+  nodeIp: string | null;
+  /** How Ray nodes are isolated from the host (see README, "Supplier protection"). null: the best one that works. */
+  sandbox: SandboxMode | null;
+  /** The unprivileged user Ray runs as when the agent runs as root. Default `idlegrid-ray`. */
+  sandboxUser: string;
 }
+
+/** `user`: Ray runs as an unprivileged user; `bwrap`: also in a bubblewrap sandbox; `none`: as the agent itself. */
+export type SandboxMode = 'user' | 'bwrap' | 'none';
+export const SANDBOX_MODES: readonly SandboxMode[] = ['user', 'bwrap', 'none'];
 
 /** Values from command-line flags; each wins over its environment variable. Empty strings count as unset. */
 export interface AgentConfigOverrides {
@@ -40,6 +55,10 @@ export interface AgentConfigOverrides {
   payout?: string | undefined;
   echoPort?: string | undefined;
   echoHost?: string | undefined;
+  rayPortBase?: string | undefined;
+  nodeIp?: string | undefined;
+  sandbox?: string | undefined;
+  sandboxUser?: string | undefined;
 }
 
 /** The environment variable behind each setting. */
@@ -52,10 +71,16 @@ export const AGENT_CONFIG_ENV = {
   payout: 'IDLEGRID_PAYOUT',
   echoPort: 'IDLEGRID_ECHO_PORT',
   echoHost: 'IDLEGRID_ECHO_HOST',
+  rayPortBase: 'IDLEGRID_RAY_PORT_BASE',
+  nodeIp: 'IDLEGRID_NODE_IP',
+  sandbox: 'IDLEGRID_SANDBOX',
+  sandboxUser: 'IDLEGRID_SANDBOX_USER',
 } as const satisfies Record<keyof AgentConfigOverrides, string>;
 
 export const DEFAULT_REGION = 'local';
 export const DEFAULT_ECHO_HOST = '0.0.0.0';
+export const DEFAULT_RAY_PORT_BASE = 20_000;
+export const DEFAULT_SANDBOX_USER = 'idlegrid-ray';
 
 const inputSchema = z.object({
   cloudUrl: z
@@ -75,6 +100,18 @@ const inputSchema = z.object({
     .refine((port) => port <= 65_535, 'expected a TCP port number (0 = any free port)')
     .optional(),
   echoHost: z.string().refine((host) => isIP(host) !== 0, 'expected an IP address to bind, such as 0.0.0.0, :: or 127.0.0.1'),
+  rayPortBase: z
+    .string()
+    .regex(/^\d{4,5}$/, 'expected a port number from 1024 to 65335 (the first Ray port block)')
+    .transform(Number)
+    .refine((port) => port >= 1024 && port + 200 - 1 <= 65_535, 'expected a port number from 1024 to 65335 (the first Ray port block)')
+    .optional(),
+  nodeIp: z
+    .string()
+    .refine((ip) => isIP(ip) !== 0 && ip !== '0.0.0.0' && ip !== '::', 'expected the IP address of this host that peers and the cloud reach, such as 203.0.113.7')
+    .optional(),
+  sandbox: z.enum(SANDBOX_MODES, { error: `expected one of ${SANDBOX_MODES.join(', ')}` }).optional(),
+  sandboxUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a user name such as idlegrid-ray'),
 });
 
 /**
@@ -96,6 +133,10 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
     payout: pick('payout'),
     echoPort: pick('echoPort'),
     echoHost: pick('echoHost') ?? DEFAULT_ECHO_HOST,
+    rayPortBase: pick('rayPortBase'),
+    nodeIp: pick('nodeIp'),
+    sandbox: pick('sandbox'),
+    sandboxUser: pick('sandboxUser') ?? DEFAULT_SANDBOX_USER,
   });
   if (!parsed.success) {
     throw new IdlegridError('CONFIG_INVALID', {
@@ -115,6 +156,10 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
     payout: input.payout ?? null,
     echoPort: input.echoPort ?? 0,
     echoHost: input.echoHost,
+    rayPortBase: input.rayPortBase ?? DEFAULT_RAY_PORT_BASE,
+    nodeIp: input.nodeIp ?? null,
+    sandbox: input.sandbox ?? null,
+    sandboxUser: input.sandboxUser,
   };
 }
 

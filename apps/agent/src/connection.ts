@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { IdlegridError, type Clock } from '@idlegrid/domain';
 import {
   AGENT_MESSAGE_LIMIT_BYTES, AGENT_PROTOCOL_VERSION, AGENT_SESSION_MESSAGES, helloSchema, serverMessageSchema, signAgentMessage,
-  type AgentSessionMessage, type HelloMessage, type Keypair, type ServerMessage,
+  type AgentSessionMessage, type HeartbeatMessage, type HelloMessage, type Keypair, type ServerMessage,
 } from '@idlegrid/protocol';
 import type { Logger } from 'pino';
 import type { HandledServerMessage, OutgoingAgentMessage } from './handlers.ts';
@@ -17,6 +17,7 @@ export type WebSocketConstructor = new (url: string, options?: ClientOptions) =>
 export type HelloBody = Omit<HelloMessage, 'type' | 'nonce' | 'sig'>;
 type ServerError = Extract<ServerMessage, { type: 'error' }>;
 type Welcome = Extract<ServerMessage, { type: 'welcome' }>;
+type HeartbeatLease = HeartbeatMessage['leases'][number];
 
 /** How one connection ended. */
 export interface ConnectionOutcome {
@@ -41,6 +42,8 @@ export interface ConnectionOptions {
   sampleLoad: LoadSampler;
   /** The network coordinate each heartbeat carries (null: none known). */
   coordinate: () => CoordinateWithError | null;
+  /** Cumulative GPU-seconds per running lease, for each heartbeat. Default: none. */
+  leases?: () => Array<{ leaseId: HeartbeatLease['leaseId']; gpuSeconds: number }>;
   /** Limit for connecting, the challenge and the welcome together. */
   handshakeTimeoutMs: number;
   onOnline: (welcome: Welcome) => void;
@@ -72,6 +75,7 @@ export class AgentConnection {
   private serverError: ServerError | null = null;
   private socketError: string | null = null;
   private closing = false;
+  private local: string | null = null;
   private handshakeTimer: NodeJS.Timeout | null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private closeGraceTimer: NodeJS.Timeout | null = null;
@@ -93,7 +97,10 @@ export class AgentConnection {
       this.log.warn({ phase: this.phase, timeoutMs: options.handshakeTimeoutMs }, 'no welcome from the cloud in time; reconnecting');
       this.socket.terminate();
     }, options.handshakeTimeoutMs);
-    this.socket.on('open', () => this.log.debug({ url: options.url }, 'connected; waiting for the challenge'));
+    this.socket.on('upgrade', (response) => {
+      this.local = normalizeIp(response.socket.localAddress);
+    });
+    this.socket.on('open', () => this.log.debug({ url: options.url, localAddress: this.local }, 'connected; waiting for the challenge'));
     this.socket.on('message', (data, isBinary) => this.receive(data, isBinary));
     this.socket.on('pong', () => {
       this.lastInboundAt = options.clock.now();
@@ -103,6 +110,11 @@ export class AgentConnection {
       this.log.debug({ err }, 'agent socket error');
     });
     this.socket.on('close', (code, reason) => this.closed(code, reason.toString('utf8')));
+  }
+
+  /** This end's IP address on the connection to the cloud (IPv4-mapped IPv6 unwrapped), once connected. */
+  get localAddress(): string | null {
+    return this.local;
   }
 
   /** Numbers, signs and sends a message; false when not online. Throws IdlegridError for a message the server would refuse. */
@@ -222,7 +234,8 @@ export class AgentConnection {
     const load = this.options.sampleLoad();
     try {
       const coordinate = this.options.coordinate();
-      this.send({ type: 'heartbeat', sentAt: Math.floor(now), load: { ...load, gpuUtilization: [] }, coordinate, leases: [] });
+      const leases = this.options.leases?.() ?? [];
+      this.send({ type: 'heartbeat', sentAt: Math.floor(now), load: { ...load, gpuUtilization: [] }, coordinate, leases });
       this.socket.ping();
     } catch (err) {
       this.log.error({ err }, 'could not send a heartbeat');
@@ -250,6 +263,13 @@ export class AgentConnection {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
   }
+}
+
+/** `::ffff:10.0.0.5` → `10.0.0.5`; undefined → null. */
+export function normalizeIp(address: string | undefined): string | null {
+  if (!address) return null;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped?.[1] ?? address;
 }
 
 function rawText(data: RawData): string {

@@ -18,6 +18,7 @@ async function fakeHandle(stop: () => Promise<void>): Promise<AgentHandle & { st
     coordinate: { x: 0, y: 0, h: 0.5, error: 1 },
     state: 'online' as const,
     stops: 0,
+    leases: () => [],
     onState: () => () => undefined,
     stop: () => {
       handle.stops += 1;
