@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { IdlegridError, toDeviceId } from '@idlegrid/domain';
 import { readKeypairFile, type DeviceView, type HardwareReport } from '@idlegrid/protocol';
-import { loadAgentConfig, probeHardware, startAgent } from '@idlegrid/agent';
+import { loadAgentConfig, probeHardware, setupWorker, startAgent } from '@idlegrid/agent';
 import { CloudClient } from '../cloud-client.ts';
 import { resolveCloudUrl } from '../home.ts';
 import { emit, progress, table, type GlobalOptions } from '../output.ts';
@@ -63,6 +63,22 @@ export function addWorkerCommands(program: Command, globals: () => GlobalOptions
       const outcome = await Promise.race([waitForSignal().then(() => undefined), stoppedByCloud]);
       await handle.stop();
       if (outcome) throw outcome;
+    });
+
+  worker
+    .command('setup')
+    .description('Prepare this machine to run cluster nodes: install the pinned Ray into its venv, create the sandbox user, check the sandbox')
+    .option('--data-dir <dir>', 'agent state directory (default ~/.idlegrid/agent)')
+    .option('--sandbox <mode>', 'user | bwrap | none (default: the best that works here)')
+    .action(async (opts: { dataDir?: string; sandbox?: string }) => {
+      const g = globals();
+      const result = await setupWorker(process.env, {
+        overrides: { ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}), ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}) },
+        ...(g.json ? {} : { onOutput: (chunk: string) => process.stderr.write(chunk) }),
+      });
+      emit(g, { venv: result.venv.venvDir, sandbox: result.sandbox, sandboxUser: result.sandboxUser?.name ?? null, description: result.description, dataDir: result.dataDir }, () =>
+        `Ready to supply: Ray in ${result.venv.venvDir}; sandbox ${result.sandbox} (${result.description}). Next: idlegrid worker start --cloud URL`,
+      );
     });
 
   worker
