@@ -128,6 +128,12 @@ describe('lease lifecycle', () => {
     const h = byId(head.deviceId);
     cloud.registry.remove(h.live.id, h.live.sessionId);
     await new Promise((r) => setTimeout(r, 50));
+    await cloud.leases.reconcile(lease.id);
+    // The survivors' agents confirm stopping their old nodes after the re-form was decided:
+    // that must not end the new nodes the cloud already assigned them.
+    for (const d of devices.filter((x) => x !== h && releases(x).length > 0)) status(lease.id, d.live, 'stopped');
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await store.leases.nodes(lease.id)).filter((x) => x.state === 'assigned')).toHaveLength(3);
     await joinAll(lease.id);
     const after = await store.leases.get(lease.id);
     expect(after?.state).toBe('ready');

@@ -50,6 +50,10 @@ export class LeaseReconciler {
         return;
       case 'failed':
       case 'stopped':
+        // The agent answers each lease's messages in order and acknowledges an assign with
+        // `starting` first, so a stop or failure for a node it has not acknowledged yet is
+        // about an earlier node of this lease on the device (e.g. the one a head re-form replaced).
+        if (node.state === 'assigned') return;
         await this.endNode(node, m.state === 'failed' ? 'failed' : 'released', now, m.reason ?? `agent reported ${m.state}`);
         return;
     }
