@@ -18,6 +18,16 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
   touch "$stamp"
 fi
 
+# bubblewrap: the sandbox agents run buyers' Ray processes in (see apps/agent/README.md).
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> Installing bubblewrap (the agents' sandbox for buyers' code)"
+    (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; })
+  else
+    echo "Note: bubblewrap (bwrap) is not installed; agents need it, or root for a sandbox user, or IDLEGRID_SANDBOX=none (unsafe)." >&2
+  fi
+fi
+
 # Ray for the supplier agents (a private venv, pinned in packages/ray/requirements.txt).
 echo "==> Checking Ray (first run installs ray[default] into .venv-ray; a few minutes)"
 bash scripts/setup-ray.sh
