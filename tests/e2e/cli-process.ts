@@ -28,6 +28,31 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_00
   });
 }
 
+/** Starts a long-running `idlegrid` command and resolves with its first `count` stdout lines (parsed). */
+export function startCliLines(args: string[], env: NodeJS.ProcessEnv, count: number, timeoutMs = 300_000): Promise<{ child: ChildProcess; lines: unknown[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`idlegrid ${args.join(' ')} printed ${stdout.split('\n').length - 1}/${count} lines in time; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const lines = stdout.split('\n').slice(0, -1);
+      if (lines.length < count) return;
+      clearTimeout(timer);
+      resolve({ child, lines: lines.slice(0, count).map((l) => JSON.parse(l) as unknown) });
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`idlegrid ${args.join(' ')} exited ${code}; stderr: ${stderr}`));
+    });
+  });
+}
+
 /** Starts a long-running `idlegrid` command and resolves with its first stdout line (parsed). */
 export function startCli<T>(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ child: ChildProcess; first: T; stderr: () => string }> {
   return new Promise((resolve, reject) => {
