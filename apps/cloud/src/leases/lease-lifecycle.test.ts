@@ -168,6 +168,26 @@ describe('lease lifecycle', () => {
     expect((await store.leases.get(lease.id))?.state).toBe('releasing');
   });
 
+  it('swaps a device that does not join in time, and fails the lease with a reason when nothing joins', async () => {
+    const lease = await cloud.leases.book(buyer, { gpu: 'cpu', count: 1, hours: 1, topology: 'spread', pay: 'IO', verifiedOnly: false });
+    await cloud.leases.reconcile(lease.id);
+    const [first] = await store.leases.nodes(lease.id);
+    clock.advance(61_000);
+    await cloud.leases.reconcile(lease.id);
+    const nodes = await store.leases.nodes(lease.id);
+    expect(nodes.find((x) => x.id === first?.id)).toMatchObject({ state: 'failed', endReason: 'did not join within 60 s' });
+    const swapped = nodes.find((x) => x.state === 'assigned');
+    expect(swapped?.deviceId).toBeDefined();
+    expect(swapped?.deviceId).not.toBe(first?.deviceId);
+    expect(releases(byId(first!.deviceId))).toHaveLength(1);
+    clock.advance(61_000);
+    await cloud.leases.reconcile(lease.id);
+    const failed = await store.leases.get(lease.id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.failureReason).toMatch(/could not provision 1 slot\(s\) within 120 s/);
+    for (const d of devices) expect(cloud.capacity.freeSlots(d.live.id)).toBe(1);
+  });
+
   it('refuses a booking that cannot fit with a coded 409', async () => {
     await expect(cloud.leases.book(buyer, { gpu: 'cpu', count: 9, hours: 1, topology: 'tight', pay: 'IO', verifiedOnly: false })).rejects.toMatchObject({ code: 'NO_CAPACITY' });
   });

@@ -74,6 +74,10 @@ export class LeaseReconciler {
       await this.beginRelease(lease, 'the booked time is over');
       return this.continueRelease((await this.o.store.leases.get(id)) ?? lease, now);
     }
+    if (lease.readyAtMs === null && now - lease.createdAtMs > 2 * this.o.provisionTimeoutSeconds * 1000) {
+      return this.fail(lease, `could not provision ${lease.slots} slot(s) within ${2 * this.o.provisionTimeoutSeconds} s (devices kept failing to join Ray and no replacement fit)`, now);
+    }
+    await this.expireSlowNodes((await this.o.store.leases.nodes(id)).filter(isActive), now);
     let active = (await this.o.store.leases.nodes(id)).filter(isActive);
     if (!active.some((n) => n.role === 'head') && active.length > 0) {
       lease = await this.reform(lease, active, now);
@@ -84,7 +88,6 @@ export class LeaseReconciler {
     const head = active.find((n) => n.role === 'head');
     const headEndpoint = head ? endpointOf(head) : null;
     this.sendAssignments(lease, active, headEndpoint);
-    await this.expireSlowNodes(active, now);
     if (headEndpoint?.dashboardUrl) await this.confirmWithRay(lease, active, headEndpoint.dashboardUrl, now);
 
     active = (await this.o.store.leases.nodes(id)).filter(isActive);
@@ -130,6 +133,19 @@ export class LeaseReconciler {
     }
   }
 
+  /** Gives up on a lease that never became ready: stops whatever started and says why. */
+  private async fail(lease: LeaseRecord, reason: string, now: number): Promise<void> {
+    for (const n of (await this.o.store.leases.nodes(lease.id)).filter(isActive)) {
+      this.o.registry.get(n.deviceId)?.send({ type: 'release', leaseId: lease.id, reason: 'the cluster failed to provision' });
+      await this.endNode(n, 'failed', now, reason);
+    }
+    const current = (await this.o.store.leases.get(lease.id)) ?? lease;
+    if (await this.o.store.leases.update(lease.id, current.version, { state: 'failed', failureReason: reason, endedAtMs: now })) {
+      this.o.logger.warn({ leaseId: lease.id, reason }, 'lease failed');
+      await this.event(lease.id, 'lease.failed', { reason });
+    }
+  }
+
   /** The head is gone: restart the surviving nodes around a new head on one of them. */
   private async reform(lease: LeaseRecord, survivors: LeaseNodeRecord[], now: number): Promise<LeaseRecord> {
     const [newHead] = survivors;
@@ -158,9 +174,10 @@ export class LeaseReconciler {
     const missing = lease.slots - active.reduce((n, x) => n + x.slots, 0);
     if (missing <= 0) return false;
     const request = { ...toPlacementRequest(lease.request as ClusterRequest), count: missing };
-    const result = this.o.capacity.quote(request);
-    const inLease = new Set<string>(active.map((n) => n.deviceId));
-    if (!result.feasible || result.devices.some((d) => inLease.has(d.deviceId)) || !this.o.capacity.reserve(result)) {
+    // Devices already in the lease, or that already failed to join it, are not candidates.
+    const failed = (await this.o.store.leases.nodes(lease.id)).filter((n) => n.state === 'failed').map((n) => n.deviceId);
+    const result = this.o.capacity.quoteExcluding(request, new Set<string>([...active.map((n) => n.deviceId), ...failed]));
+    if (!result.feasible || !this.o.capacity.reserve(result)) {
       this.o.logger.debug({ leaseId: lease.id, missing }, 'no replacement available yet');
       return false;
     }

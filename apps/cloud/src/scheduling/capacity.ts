@@ -29,6 +29,20 @@ export class Capacity {
     return this.pool.allocate(request, this.random);
   }
 
+  /** A quote that leaves `exclude` out (devices already in a lease, or that failed it). */
+  quoteExcluding(request: PlacementRequest, exclude: ReadonlySet<string>): AllocationResult {
+    const held: Array<[DeviceId, number]> = [];
+    for (const id of exclude) {
+      const free = this.pool.get(id as DeviceId)?.freeSlots ?? 0;
+      if (free > 0 && this.pool.reserve(id as DeviceId, free)) held.push([id as DeviceId, free]);
+    }
+    try {
+      return this.pool.allocate(request, this.random);
+    } finally {
+      for (const [id, free] of held) this.pool.releaseSlots(id, free);
+    }
+  }
+
   /** Takes the placement's slots out of the free pool. False if any slot is no longer free. */
   reserve(placement: Placement): boolean {
     if (!this.pool.reservePlacement(placement)) return false;
