@@ -235,7 +235,9 @@ describe('LeaseRuntime: resources and usage', () => {
     sent = [];
     await rt.stop();
     expect(launcher.nodes.every((n) => n.stopped)).toBe(true);
-    expect(sent.map((s) => [s.leaseId, s.state, s.reason])).toEqual([[L1, 'stopped', 'the agent is stopping'], [L2, 'stopped', 'the agent is stopping']]);
+    // Leases stop concurrently, so their reports may come in either order.
+    const reports = sent.map((s) => [s.leaseId, s.state, s.reason]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    expect(reports).toEqual([[L1, 'stopped', 'the agent is stopping'], [L2, 'stopped', 'the agent is stopping']]);
     await rt.assign(assign(leaseId('lse_00000000000000000003'), 'head'));
     expect(launcher.nodes).toHaveLength(2); // closed: nothing starts any more
   });
