@@ -63,6 +63,38 @@ describe('a Ray cluster from three suppliers (network namespaces, real Ray)', ()
     expect(new Set(nodeIpsIn(res.out)).size).toBe(3);
   }, 180_000);
 
+  it('runs jobs with `idlegrid cloud jobs submit` and lists them', async () => {
+    const submitted = await n.cliJson<{ submissionId: string; status: string; logs: string }>(['cloud', 'jobs', 'submit', cluster.id, '--', 'python', '-c', 'print("hello from idlegrid")']);
+    expect(submitted.status).toBe('SUCCEEDED');
+    expect(submitted.logs).toContain('hello from idlegrid');
+    const listed = await n.cliJson<{ jobs: Array<{ submission_id: string; status: string }> }>(['cloud', 'jobs', 'list', cluster.id]);
+    expect(listed.jobs.find((j) => j.submission_id === submitted.submissionId)?.status).toBe('SUCCEEDED');
+    const logs = await n.cliJson<{ logs: string }>(['cloud', 'jobs', 'logs', cluster.id, submitted.submissionId]);
+    expect(logs.logs).toContain('hello from idlegrid');
+  }, 120_000);
+
+  it('serves a Ray Serve deployment through the authenticated /serve proxy', async () => {
+    const app = [
+      'from ray import serve',
+      '@serve.deployment(ray_actor_options={"num_cpus": 0})',
+      'class Hello:',
+      '    def __call__(self, request):',
+      '        return "hello from serve"',
+      'serve.start(proxy_location="HeadOnly")',
+      'serve.run(Hello.bind(), route_prefix="/")',
+    ].join('\n');
+    const res = await rayJobSubmit(cluster.endpoints.ray, apiKey, ['python', '-c', app]);
+    expect(res.out).toMatch(/Job '\S+' succeeded/);
+    expect((await fetch(`${cluster.endpoints.serve}/`)).status).toBe(401);
+    let body = '';
+    for (let i = 0; i < 30 && body !== 'hello from serve'; i++) {
+      const r = await fetch(`${cluster.endpoints.serve}/`, { headers: { authorization: `Bearer ${apiKey}` } });
+      body = await r.text();
+      if (body !== 'hello from serve') await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(body).toBe('hello from serve');
+  }, 180_000);
+
   it('keeps Ray closed: the head answers 401/403 without the token; the proxy 401 without a key', async () => {
     const head = activeNodes(cluster).find((x) => x.role === 'head');
     const dashboard = `http://${head?.nodeIp ?? ''}`;
@@ -108,6 +140,9 @@ describe('a Ray cluster from three suppliers (network namespaces, real Ray)', ()
     expect(lost?.endedAt ?? 0).toBeLessThanOrEqual(killedAt + 1000);
     expect(lost?.endedAt ?? 0).toBeGreaterThanOrEqual(killedAt - 6000);
     cluster = healed;
+    const kinds = await eventKinds(cluster.id);
+    expect(kinds).toEqual(expect.arrayContaining(['node.lost', 'lease.degraded', 'lease.replacement', 'lease.ready']));
+    expect(kinds.lastIndexOf('lease.ready')).toBeGreaterThan(kinds.indexOf('lease.degraded'));
     const res = await rayJobSubmit(cluster.endpoints.ray, apiKey, ['python', '-c', SPREAD_JOB]);
     expect(res.out).toMatch(/Job '\S+' succeeded/);
     expect(new Set(nodeIpsIn(res.out))).toEqual(new Set(activeNodes(healed).map((x) => x.nodeIp)));
@@ -123,6 +158,16 @@ describe('a Ray cluster from three suppliers (network namespaces, real Ray)', ()
     }
   }, 120_000);
 });
+
+/** The lease's event log, oldest first, from the control plane's store. */
+async function eventKinds(leaseId: string): Promise<string[]> {
+  const store = await openStore({ kind: 'sqlite', path: join(n.root, 'cloud', 'idlegrid.sqlite') });
+  try {
+    return (await store.events.list({ subject: leaseId, limit: 1000 })).map((e) => e.kind);
+  } finally {
+    await store.close();
+  }
+}
 
 /** The head's dashboard URL as the control plane recorded it (buyers never see it). */
 async function headDashboardUrl(leaseId: string): Promise<string> {

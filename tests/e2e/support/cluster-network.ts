@@ -68,7 +68,8 @@ export async function startClusterNetwork(o: ClusterNetworkOptions): Promise<Clu
       agents,
       cli: (args, env = buyerEnv, timeoutMs = 300_000) => runCli(args, env, timeoutMs),
       async cliJson<T>(args: string[], env = buyerEnv, timeoutMs = 300_000): Promise<T> {
-        const res = await runCli([...args, '--json'], env, timeoutMs);
+        // --json first: anything after a `--` belongs to the job's entrypoint.
+        const res = await runCli(['--json', ...args], env, timeoutMs);
         if (res.code !== 0) throw new Error(`idlegrid ${args.join(' ')} exited ${res.code}: ${res.stderr}`);
         return JSON.parse(res.stdout) as T;
       },
