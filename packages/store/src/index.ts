@@ -16,3 +16,4 @@ export type {
   LeaseListOptions, LeaseNodePatch, LeaseNodeRecord, LeaseNodeRole, LeaseNodeState, LeaseNotice, LeasePatch, LeaseRecord,
   LeasesRepo, LeaseState, LeaseTopology, NewLease, NewLeaseNode, NodeSeen,
 } from './repos/leases.ts';
+export type { CreditResult, DepositRecord, DepositToken, WalletsRepo } from './repos/wallets.ts';

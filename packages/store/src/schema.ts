@@ -126,6 +126,28 @@ export interface LeaseNodesTable {
   end_reason: string | null;
 }
 
+export interface WalletBalancesTable {
+  wallet: string;
+  /** IO base units held in escrow for this wallet. */
+  escrow_io: IntColumn;
+  updated_at_ms: IntColumn;
+}
+
+export interface DepositsTable {
+  /** The deposit transaction's signature (base58). */
+  signature: string;
+  wallet: string;
+  /** 'IO' | 'USDC' */
+  token: string;
+  /** Base units of `token` paid into escrow. */
+  amount_paid: IntColumn;
+  /** IO base units credited to the wallet's escrow balance. */
+  io_credited: IntColumn;
+  /** Conversion fee, in IO base units (0 for IO deposits). */
+  fee: IntColumn;
+  at_ms: IntColumn;
+}
+
 export interface Database {
   devices: DevicesTable;
   api_keys: ApiKeysTable;
@@ -133,4 +155,6 @@ export interface Database {
   events: EventsTable;
   leases: LeasesTable;
   lease_nodes: LeaseNodesTable;
+  wallet_balances: WalletBalancesTable;
+  deposits: DepositsTable;
 }

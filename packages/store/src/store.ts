@@ -6,6 +6,7 @@ import { authChallengesRepo, type AuthChallengesRepo } from './repos/auth-challe
 import { devicesRepo, type DevicesRepo } from './repos/devices.ts';
 import { eventsRepo, type EventsRepo } from './repos/events.ts';
 import { leasesRepo, type LeasesRepo } from './repos/leases.ts';
+import { walletsRepo, type WalletsRepo } from './repos/wallets.ts';
 
 /** The persistence port of idlegrid: small repositories over one database. */
 export interface Store {
@@ -15,6 +16,8 @@ export interface Store {
   readonly authChallenges: AuthChallengesRepo;
   readonly events: EventsRepo;
   readonly leases: LeasesRepo;
+  /** Escrow balances and the deposits credited to them. */
+  readonly wallets: WalletsRepo;
   /**
    * Runs `fn` in one database transaction: it commits when `fn` resolves and rolls back
    * when it throws (the error is rethrown unchanged). Use only the store passed to `fn`
@@ -36,6 +39,7 @@ export function createStore(ctx: RepoContext): Store {
     authChallenges: authChallengesRepo(ctx),
     events: eventsRepo(ctx),
     leases: leasesRepo(ctx),
+    wallets: walletsRepo(ctx),
     async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
       if (inTransaction) return fn(store);
       // Errors from fn pass through untouched; only begin/commit failures become STORE_ERROR.
