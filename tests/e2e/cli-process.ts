@@ -54,32 +54,9 @@ export function startCliLines(args: string[], env: NodeJS.ProcessEnv, count: num
 }
 
 /** Starts a long-running `idlegrid` command and resolves with its first stdout line (parsed). */
-export function startCli<T>(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ child: ChildProcess; first: T; stderr: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`idlegrid ${args.join(' ')} printed no line in time; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const newline = stdout.indexOf('\n');
-      if (newline < 0) return;
-      clearTimeout(timer);
-      try {
-        resolve({ child, first: JSON.parse(stdout.slice(0, newline)) as T, stderr: () => stderr });
-      } catch (e) {
-        reject(new Error(`not JSON: ${stdout.slice(0, newline)} (${String(e)})`));
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`idlegrid ${args.join(' ')} exited ${code} before printing; stderr: ${stderr}`));
-    });
-  });
+export async function startCli<T>(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ child: ChildProcess; first: T }> {
+  const { child, lines } = await startCliLines(args, env, 1, timeoutMs);
+  return { child, first: lines[0] as T };
 }
 
 export function exited(child: ChildProcess, timeoutMs = 20_000): Promise<number | null> {

@@ -30,14 +30,7 @@ export function addWorkerCommands(program: Command, globals: () => GlobalOptions
     .action(async (opts: StartOptions) => {
       const g = globals();
       const cloudUrl = await resolveCloudUrl(g.cloud, process.env);
-      const config = loadAgentConfig(process.env, {
-        cloudUrl,
-        ...(opts.keypair !== undefined ? { keypairPath: opts.keypair } : {}),
-        ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
-        ...(opts.region !== undefined ? { region: opts.region } : {}),
-        ...(opts.price !== undefined ? { pricePerGpuHour: opts.price } : {}),
-        ...(opts.payout !== undefined ? { payout: opts.payout } : {}),
-      });
+      const config = loadAgentConfig(process.env, { cloudUrl, ...agentOverrides(opts) });
       // Logs go to stderr so that stdout carries only the command's own output.
       const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info', base: { app: 'agent' } }, pino.destination(2));
       const handle = await startAgent(config, { logger });
@@ -73,7 +66,7 @@ export function addWorkerCommands(program: Command, globals: () => GlobalOptions
     .action(async (opts: { dataDir?: string; sandbox?: string }) => {
       const g = globals();
       const result = await setupWorker(process.env, {
-        overrides: { ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}), ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}) },
+        overrides: agentOverrides(opts),
         ...(g.json ? {} : { onOutput: (chunk: string) => process.stderr.write(chunk) }),
       });
       emit(g, { venv: result.venv.venvDir, sandbox: result.sandbox, sandboxUser: result.sandboxUser?.name ?? null, description: result.description, dataDir: result.dataDir }, () =>
@@ -97,11 +90,7 @@ export function addWorkerCommands(program: Command, globals: () => GlobalOptions
     .action(async (opts: { keypair?: string; dataDir?: string }) => {
       const g = globals();
       const cloudUrl = await resolveCloudUrl(g.cloud, process.env);
-      const config = loadAgentConfig(process.env, {
-        cloudUrl,
-        ...(opts.keypair !== undefined ? { keypairPath: opts.keypair } : {}),
-        ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
-      });
+      const config = loadAgentConfig(process.env, { cloudUrl, ...agentOverrides(opts) });
       const keypair = await readKeypairFile(config.keypairPath).catch((e: unknown) => {
         throw new IdlegridError('KEYPAIR_INVALID', { path: config.keypairPath, reason: 'no device key yet; run `idlegrid worker start` first' }, { cause: e });
       });
@@ -113,6 +102,17 @@ export function addWorkerCommands(program: Command, globals: () => GlobalOptions
         ]]),
       );
     });
+}
+
+/** Agent settings from `worker` flags (flags win over IDLEGRID_* variables). */
+function agentOverrides(flags: StartOptions & { sandbox?: string }) {
+  const pairs = [
+    ['keypairPath', flags.keypair], ['dataDir', flags.dataDir], ['region', flags.region],
+    ['pricePerGpuHour', flags.price], ['payout', flags.payout], ['sandbox', flags.sandbox],
+  ] as const;
+  return Object.fromEntries(pairs.filter(([, v]) => v !== undefined)) as {
+    keypairPath?: string; dataDir?: string; region?: string; pricePerGpuHour?: string; payout?: string; sandbox?: string;
+  };
 }
 
 function renderProbe(r: HardwareReport): string {
