@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { IdlegridError, type Clock, type RandomSource } from '@idlegrid/domain';
 import { healthResponseSchema } from '@idlegrid/protocol';
+import type { Ledger } from '@idlegrid/chain';
 import type { Store } from '@idlegrid/store';
 import type { AppEnv } from './api/app-env.ts';
 import { errorResponse } from './api/http-errors.ts';
@@ -12,6 +13,7 @@ import { addDeviceRoutes } from './api/routes/device-routes.ts';
 import { addClusterRoutes } from './api/routes/cluster-routes.ts';
 import { addQuoteRoutes } from './api/routes/quote-routes.ts';
 import { addSupplyRoutes } from './api/routes/supply-routes.ts';
+import { addWalletRoutes } from './api/routes/wallet-routes.ts';
 import type { CloudConfig } from './config.ts';
 import { DeviceRegistry } from './live/device-registry.ts';
 import { Metrics } from './metrics.ts';
@@ -32,6 +34,8 @@ export interface CloudDeps {
   inspector: RayInspector;
   registry?: DeviceRegistry;
   metrics?: Metrics;
+  /** The settlement chain (bootstrapped). Without it the wallet and chain routes are not served (404). */
+  ledger?: Ledger;
 }
 
 export interface CloudApp {
@@ -92,6 +96,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   addDeviceRoutes(router, store, registry);
   addQuoteRoutes(router, capacity);
   addClusterRoutes(router, store, leases, clock);
+  if (deps.ledger) addWalletRoutes(router, store, clock, deps.ledger, config);
 
   const openapi = buildOpenApi(router.specs, CLOUD_VERSION);
   app.get('/v1/openapi.json', (c) => c.json(openapi));

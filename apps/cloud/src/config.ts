@@ -8,7 +8,7 @@ const schema = z.object({
   port: z.coerce.number().int().min(0).max(65_535).default(8470),
   /** Interface to listen on. 127.0.0.1 keeps a local network private; 0.0.0.0 serves other hosts. */
   host: z.string().min(1).default('127.0.0.1'),
-  /** Directory for the embedded SQLite database (and, later, the embedded chain state). */
+  /** Directory for the embedded SQLite database and the embedded chain state (`<dataDir>/chain`). */
   dataDir: z.string().min(1).default(join(homedir(), '.idlegrid', 'cloud')),
   /** postgres://… to use PostgreSQL instead of the embedded SQLite file. */
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://…').optional(),
@@ -32,6 +32,21 @@ const schema = z.object({
   leaseTickSeconds: z.coerce.number().positive().max(60).default(1),
   /** How often devices are asked to measure RTTs to a few peers (network coordinates). */
   probeSeconds: z.coerce.number().positive().max(3600).default(30),
+  /**
+   * Settlement chain. Only `embedded` (LiteSVM in `<dataDir>/chain`) is wired into the control
+   * plane for now; an RPC URL is refused until the RPC ledger is.
+   */
+  chain: z
+    .string()
+    .min(1)
+    .default('embedded')
+    .refine((v) => v === 'embedded', {
+      message: 'only "embedded" is supported for now: an RPC URL is not wired into the control plane yet',
+    }),
+  /** Fee on converting a USDC deposit to IO, in basis points. */
+  usdcConversionFeeBps: z.coerce.number().int().min(0).max(10_000).default(200),
+  /** USD per IO used to convert USDC deposits (the embedded network's reference price). */
+  ioUsdReferencePrice: z.string().regex(/^\d{1,12}(\.\d{1,6})?$/, 'expected a decimal such as "1.00"').refine((v) => /[1-9]/.test(v), 'must be positive').default('1.00'),
   /** pino log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -59,6 +74,9 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<Cloud
     releaseTimeoutSeconds: env['IDLEGRID_RELEASE_TIMEOUT_SECONDS'],
     leaseTickSeconds: env['IDLEGRID_LEASE_TICK_SECONDS'],
     probeSeconds: env['IDLEGRID_PROBE_SECONDS'],
+    chain: env['IDLEGRID_CHAIN'],
+    usdcConversionFeeBps: env['IDLEGRID_USDC_CONVERSION_FEE_BPS'],
+    ioUsdReferencePrice: env['IDLEGRID_IO_USD_REFERENCE_PRICE'],
     logLevel: env['LOG_LEVEL'],
   };
   const merged = { ...dropUndefined(fromEnv), ...dropUndefined(overrides) };

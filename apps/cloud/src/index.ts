@@ -1,4 +1,4 @@
 export { createCloudApp, cryptoRandom, CLOUD_VERSION, type CloudApp, type CloudDeps } from './app.ts';
 export { loadCloudConfig, type CloudConfig, type CloudConfigInput } from './config.ts';
-export { startCloud, openCloudStore, type RunningCloud } from './server.ts';
+export { startCloud, openCloudStore, openCloudLedger, type RunningCloud } from './server.ts';
 export { DeviceRegistry, type LiveDevice } from './live/device-registry.ts';

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { createAdaptorServer } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '@idlegrid/domain';
+import { openEmbeddedLedger, type Ledger } from '@idlegrid/chain';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, cryptoRandom, type CloudApp } from './app.ts';
 import type { CloudConfig } from './config.ts';
@@ -19,6 +20,8 @@ export interface RunningCloud {
   url: string;
   port: number;
   store: Store;
+  /** The settlement chain (embedded: LiteSVM in `<dataDir>/chain`). */
+  ledger: Ledger;
   cloud: CloudApp;
   logger: Logger;
   close(): Promise<void>;
@@ -30,7 +33,19 @@ export async function openCloudStore(config: CloudConfig): Promise<Store> {
   return openStore({ kind: 'sqlite', path: join(config.dataDir, 'idlegrid.sqlite') });
 }
 
-/** Starts the control plane: store, HTTP API, agent gateway and liveness monitor. */
+/** Opens and bootstraps the settlement chain named by `config.chain` (only `embedded` for now). */
+export async function openCloudLedger(config: CloudConfig, clock: Clock): Promise<Ledger> {
+  const ledger = await openEmbeddedLedger({ dataDir: join(config.dataDir, 'chain'), clock });
+  try {
+    await ledger.bootstrap();
+  } catch (e) {
+    await ledger.close().catch(() => undefined);
+    throw e;
+  }
+  return ledger;
+}
+
+/** Starts the control plane: store, chain, HTTP API, agent gateway and liveness monitor. */
 export async function startCloud(
   config: CloudConfig,
   options: { logger?: Logger; clock?: Clock; inspector?: RayInspector } = {},
@@ -38,12 +53,19 @@ export async function startCloud(
   const logger = options.logger ?? pino({ level: config.logLevel, base: { app: 'cloud' } });
   const clock = options.clock ?? systemClock;
   const store = await openCloudStore(config);
+  let ledger: Ledger;
+  try {
+    ledger = await openCloudLedger(config, clock);
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    throw e;
+  }
   // Nothing is connected yet after a (re)start: every device must say hello again.
   await store.devices.markAllOffline(clock.now());
 
   const metrics = new Metrics();
   const countMessage = metrics.counter('idlegrid_agent_messages_total', 'Agent messages by type and result');
-  const cloud = createCloudApp({ config, store, clock, random: cryptoRandom, logger, metrics, inspector: options.inspector ?? rayStateInspector });
+  const cloud = createCloudApp({ config, store, clock, random: cryptoRandom, logger, metrics, inspector: options.inspector ?? rayStateInspector, ledger });
   const liveness = new LivenessMonitor({
     registry: cloud.registry,
     store,
@@ -104,7 +126,7 @@ export async function startCloud(
   await cloud.leases.start();
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  logger.info({ url, store: store.kind }, 'control plane listening');
+  logger.info({ url, store: store.kind, chain: ledger.backend }, 'control plane listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -117,8 +139,9 @@ export async function startCloud(
       server.closeAllConnections();
       await liveness.stop();
       await store.close();
+      await ledger.close();
     })();
     return closing;
   };
-  return { url, port, store, cloud, logger, close };
+  return { url, port, store, ledger, cloud, logger, close };
 }

@@ -52,6 +52,7 @@ import {
   transferIx,
   transferSolIx,
   type SignedTransaction,
+  type Lifetime,
 } from './programs.ts';
 import { decodeBase64Transaction, decodeTransaction, fromBase64, MAX_TRANSACTION_BYTES, signaturesValid, toBase64, type ChainSigner, type DecodedTransaction } from './wire.ts';
 
@@ -88,6 +89,25 @@ interface Chunk {
 }
 
 /** The Ledger port, implemented once over a ChainBackend. */
+/**
+ * A buyer-signed deposit: `transferChecked` of `amount` from the payer's associated token account
+ * of `mint` to `escrow`, with a deposit memo. Needs no ledger: a client that knows the mint, the
+ * escrow account and a recent blockhash (`GET /v1/chain`) builds the same bytes as
+ * `Ledger.buildDepositTransaction`.
+ */
+export async function buildDepositTransfer(
+  payer: ChainSigner,
+  o: { mint: Address; escrow: Address; amount: bigint; lifetime: Lifetime },
+): Promise<string> {
+  assertAmount(o.amount, 'deposit');
+  const source = await associatedTokenAddress(payer.address, o.mint);
+  const signed = buildSigned(payer, [
+    transferCheckedIx(source, o.mint, o.escrow, payer.address, o.amount),
+    memoIx(`idlegrid:deposit:${randomBytes(8).toString('hex')}`),
+  ], o.lifetime);
+  return toBase64(signed.wire);
+}
+
 export class LedgerCore implements Ledger {
   readonly backend: 'embedded' | 'rpc';
   private readonly chain: ChainBackend;
@@ -321,15 +341,12 @@ export class LedgerCore implements Ledger {
   }
 
   async buildDepositTransaction(payer: ChainSigner, mint: TokenSymbol, amount: bigint): Promise<string> {
-    assertAmount(amount, 'deposit');
     const info = this.info();
-    const source = await associatedTokenAddress(payer.address, info.mints[mint]);
-    const lifetime = await this.chain.lifetime();
-    const signed = buildSigned(payer, [
-      transferCheckedIx(source, info.mints[mint], info.accounts[mint].escrow, payer.address, amount),
-      memoIx(`idlegrid:deposit:${randomBytes(8).toString('hex')}`),
-    ], lifetime);
-    return toBase64(signed.wire);
+    return buildDepositTransfer(payer, { mint: info.mints[mint], escrow: info.accounts[mint].escrow, amount, lifetime: await this.chain.lifetime() });
+  }
+
+  recentBlockhash(): Promise<Lifetime> {
+    return this.chain.lifetime();
   }
 
   verifyDeposit(signedTxBase64: string, expected: DepositExpectation): Promise<VerifiedDeposit> {

@@ -1,18 +1,21 @@
+import { ERROR_HTTP_STATUS } from '@idlegrid/domain';
+
 /**
- * Coded errors of the chain adapter. The codes are stable SNAKE_CASE strings meant to move into
- * the domain error table (`packages/domain/src/error-codes.ts`); until then they live here with
- * their suggested HTTP status so a caller can map them.
+ * Coded errors of the chain adapter. The codes a user can meet (deposits, airdrops) live in the
+ * domain error table (`packages/domain/src/error-codes.ts`), which decides their HTTP status;
+ * the control plane maps a ChainError to an IdlegridError of the same code. The others are
+ * internal to settlement and keep their suggested status here.
  */
 export const CHAIN_ERROR_HTTP_STATUS = {
-  CHAIN_DEPOSIT_MALFORMED: 400,
-  CHAIN_DEPOSIT_WRONG_DESTINATION: 400,
-  CHAIN_DEPOSIT_WRONG_MINT: 400,
-  CHAIN_DEPOSIT_WRONG_SOURCE: 400,
-  CHAIN_DEPOSIT_WRONG_SIGNER: 400,
-  CHAIN_DEPOSIT_TOO_SMALL: 400,
-  CHAIN_DEPOSIT_REPLAY: 409,
-  CHAIN_DEPOSIT_FAILED: 402,
-  CHAIN_AIRDROP_UNAVAILABLE: 400,
+  CHAIN_DEPOSIT_MALFORMED: ERROR_HTTP_STATUS.CHAIN_DEPOSIT_MALFORMED,
+  CHAIN_DEPOSIT_WRONG_DESTINATION: ERROR_HTTP_STATUS.CHAIN_DEPOSIT_WRONG_DESTINATION,
+  CHAIN_DEPOSIT_WRONG_MINT: ERROR_HTTP_STATUS.CHAIN_DEPOSIT_WRONG_MINT,
+  CHAIN_DEPOSIT_WRONG_SOURCE: ERROR_HTTP_STATUS.CHAIN_DEPOSIT_WRONG_SOURCE,
+  CHAIN_DEPOSIT_WRONG_SIGNER: ERROR_HTTP_STATUS.CHAIN_DEPOSIT_WRONG_SIGNER,
+  CHAIN_DEPOSIT_TOO_SMALL: ERROR_HTTP_STATUS.CHAIN_DEPOSIT_TOO_SMALL,
+  CHAIN_DEPOSIT_REPLAY: ERROR_HTTP_STATUS.CHAIN_DEPOSIT_REPLAY,
+  CHAIN_DEPOSIT_FAILED: ERROR_HTTP_STATUS.CHAIN_DEPOSIT_FAILED,
+  CHAIN_AIRDROP_UNAVAILABLE: ERROR_HTTP_STATUS.CHAIN_AIRDROP_UNAVAILABLE,
   CHAIN_NOT_BOOTSTRAPPED: 503,
   CHAIN_INVALID_BATCH: 400,
   CHAIN_BATCH_CONFLICT: 409,

@@ -171,6 +171,8 @@ export interface Ledger {
   verifyDeposit(signedTxBase64: string, expected: DepositExpectation): Promise<VerifiedDeposit>;
   /** What the CLI sends to `POST /v1/wallet/deposits`: a signed transfer from the payer's ATA to escrow. */
   buildDepositTransaction(payer: ChainSigner, mint: TokenSymbol, amount: bigint): Promise<string>;
+  /** A blockhash to build a transaction with (e.g. a client-side deposit) and its last valid block height. */
+  recentBlockhash(): Promise<{ readonly blockhash: string; readonly lastValidBlockHeight: bigint }>;
   payBatch(batch: PayBatch): Promise<BatchResult>;
   mintTo(batch: MintBatch): Promise<BatchResult>;
   /** A memo-only transaction, e.g. `idlegrid:lease:<id>:<hash>`. */

@@ -36,6 +36,16 @@ export interface ErrorContexts {
   RAY_UNREACHABLE: { id: string; reason: string };
   CLOUD_UNREACHABLE: { url: string; reason: string };
   CLOUD_ERROR: { status: number; code: string; message: string };
+  CHAIN_DEPOSIT_MALFORMED: { reason: string };
+  CHAIN_DEPOSIT_WRONG_DESTINATION: { reason: string };
+  CHAIN_DEPOSIT_WRONG_MINT: { reason: string };
+  CHAIN_DEPOSIT_WRONG_SOURCE: { reason: string };
+  CHAIN_DEPOSIT_WRONG_SIGNER: { reason: string };
+  CHAIN_DEPOSIT_TOO_SMALL: { reason: string };
+  CHAIN_DEPOSIT_REPLAY: { signature: string };
+  CHAIN_DEPOSIT_FAILED: { reason: string };
+  CHAIN_AIRDROP_UNAVAILABLE: { reason: string };
+  CHAIN_FAILED: { code: string; reason: string };
   STORE_ERROR: { operation: string; reason: string };
   INTERNAL: { reason: string };
 }
@@ -77,6 +87,16 @@ export const ERROR_MESSAGES: { readonly [C in ErrorCode]: string } = {
   RAY_UNREACHABLE: 'The Ray head of cluster $id did not answer ($reason)',
   CLOUD_UNREACHABLE: 'Cannot reach the idlegrid cloud at $url ($reason). Is it running? Start one with `idlegrid up` or pass --cloud URL',
   CLOUD_ERROR: 'The cloud answered $status $code: $message',
+  CHAIN_DEPOSIT_MALFORMED: 'The deposit is not a usable Solana transaction: $reason',
+  CHAIN_DEPOSIT_WRONG_DESTINATION: 'The deposit does not pay the escrow: $reason',
+  CHAIN_DEPOSIT_WRONG_MINT: 'The deposit pays the wrong token: $reason',
+  CHAIN_DEPOSIT_WRONG_SOURCE: 'The deposit does not spend your own token account: $reason',
+  CHAIN_DEPOSIT_WRONG_SIGNER: 'The deposit is not signed by your wallet: $reason',
+  CHAIN_DEPOSIT_TOO_SMALL: 'The deposit is too small: $reason',
+  CHAIN_DEPOSIT_REPLAY: 'Deposit $signature was already submitted; it is credited at most once',
+  CHAIN_DEPOSIT_FAILED: 'The deposit did not go through on chain: $reason',
+  CHAIN_AIRDROP_UNAVAILABLE: 'Airdrops exist only on the embedded network: $reason',
+  CHAIN_FAILED: 'The settlement chain failed ($code): $reason',
   STORE_ERROR: 'Store failure during $operation: $reason',
   INTERNAL: 'Internal error: $reason',
 };
@@ -115,6 +135,16 @@ export const ERROR_HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
   RAY_UNREACHABLE: 502,
   CLOUD_UNREACHABLE: 503,
   CLOUD_ERROR: 502,
+  CHAIN_DEPOSIT_MALFORMED: 400,
+  CHAIN_DEPOSIT_WRONG_DESTINATION: 400,
+  CHAIN_DEPOSIT_WRONG_MINT: 400,
+  CHAIN_DEPOSIT_WRONG_SOURCE: 400,
+  CHAIN_DEPOSIT_WRONG_SIGNER: 400,
+  CHAIN_DEPOSIT_TOO_SMALL: 400,
+  CHAIN_DEPOSIT_REPLAY: 409,
+  CHAIN_DEPOSIT_FAILED: 402,
+  CHAIN_AIRDROP_UNAVAILABLE: 400,
+  CHAIN_FAILED: 502,
   STORE_ERROR: 500,
   INTERNAL: 500,
 };

@@ -48,3 +48,26 @@ export function parseUsd(text: string): MicroUsd {
 export function parseIo(text: string): MicroIo {
   return microIo(parseDecimal(text));
 }
+
+export interface UsdcConversion {
+  /** IO base units the USDC buys at the reference price. */
+  readonly gross: MicroIo;
+  /** The conversion fee (`feeBps` of gross, rounded up), in IO base units. */
+  readonly fee: MicroIo;
+  /** gross − fee: what is credited. */
+  readonly credited: MicroIo;
+}
+
+/**
+ * Converts a USDC amount (base units = MicroUsd) to IO at `ioUsdPrice` (MicroUsd per IO) minus
+ * `feeBps` basis points. Exact bigint math: gross rounds down, the fee rounds up.
+ */
+export function convertUsdcToIo(usdc: bigint, ioUsdPrice: MicroUsd, feeBps: number): UsdcConversion {
+  if (usdc < 0n) throw new RangeError('usdc must be non-negative');
+  if (ioUsdPrice <= 0n) throw new RangeError('the IO reference price must be positive');
+  if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > 10_000) throw new RangeError('feeBps must be an integer from 0 to 10000');
+  const gross = (usdc * SCALE) / ioUsdPrice;
+  const bps = BigInt(feeBps);
+  const fee = (gross * bps + 9_999n) / 10_000n;
+  return { gross: microIo(gross), fee: microIo(fee), credited: microIo(gross - fee) };
+}

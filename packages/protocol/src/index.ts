@@ -5,3 +5,4 @@ export * from './common.ts';
 export * from './keys.ts';
 export * from './signing.ts';
 export * from './cluster-schemas.ts';
+export * from './wallet-schemas.ts';

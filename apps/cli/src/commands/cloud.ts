@@ -14,6 +14,7 @@ interface ServeOptions {
   host?: string;
   dataDir?: string;
   databaseUrl?: string;
+  chain?: string;
 }
 
 interface SearchOptions {
@@ -34,13 +35,14 @@ export function addCloudCommands(program: Command, globals: () => GlobalOptions)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--data-dir <dir>', 'directory for the embedded database')
     .option('--database-url <url>', 'use PostgreSQL (postgres://…) instead of embedded SQLite')
-    .option('--chain <chain>', 'settlement chain: embedded or an RPC URL (settlement arrives in a later release)', 'embedded')
+    .option('--chain <chain>', 'settlement chain: embedded (default; an RPC URL is not wired yet)')
     .action(async (opts: ServeOptions) => {
       const config = loadCloudConfig(process.env, {
         ...(opts.port !== undefined ? { port: opts.port } : {}),
         ...(opts.host !== undefined ? { host: opts.host } : {}),
         ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
         ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
+        ...(opts.chain !== undefined ? { chain: opts.chain } : {}),
       });
       const running = await startCloud(config);
       emit(globals(), { ready: true, url: running.url, store: running.store.kind }, () => `Control plane on ${running.url} (store: ${running.store.kind}). Ctrl-C to stop.`);

@@ -18,7 +18,7 @@ interface UpOptions {
   host: string;
   dataDir?: string;
   databaseUrl?: string;
-  chain: string;
+  chain?: string;
   epochSeconds?: string;
   readyTimeout: string;
   demo?: boolean;
@@ -35,7 +35,7 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--data-dir <dir>', 'where the network keeps its database and agent keys (default $IDLEGRID_HOME/network)')
     .option('--database-url <url>', 'use PostgreSQL (postgres://…) instead of embedded SQLite')
-    .option('--chain <chain>', 'settlement chain: embedded or an RPC URL', 'embedded')
+    .option('--chain <chain>', 'settlement chain: embedded (default; an RPC URL is not wired yet)')
     .option('--epoch-seconds <s>', 'reward epoch length (shorter for a quick local network)')
     .option('--ready-timeout <s>', 'seconds to wait for the agents to come online', '60')
     .option('--demo', 'once up, book a 2-node cluster as a buyer, run a Ray job on it and release it (the network keeps running)')
@@ -50,6 +50,7 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
         port: opts.port,
         host: opts.host,
         dataDir: join(dataDir, 'cloud'),
+        ...(opts.chain !== undefined ? { chain: opts.chain } : {}),
         ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
       });
       await mkdir(dataDir, { recursive: true });

@@ -1,0 +1,147 @@
+import { convertUsdcToIo, formatDecimal, IdlegridError, parseDecimal, parseUsd, type Address, type Clock } from '@idlegrid/domain';
+import type { Ledger, TokenSymbol } from '@idlegrid/chain';
+import {
+  chainInfoResponseSchema, createDepositRequestSchema, createDepositResponseSchema, walletAirdropRequestSchema, walletResponseSchema,
+  type DepositView,
+} from '@idlegrid/protocol';
+import type { DepositRecord, Store } from '@idlegrid/store';
+import type { CloudConfig } from '../../config.ts';
+import { onChain } from '../chain-errors.ts';
+import type { ApiRouter } from '../router.ts';
+
+const LAMPORTS_PER_MICRO = 1_000n; // SOL has 9 decimals, decimal strings here have at most 6
+const AIRDROP_DEFAULTS = { sol: '1', io: '1000', usdc: '1000' } as const;
+const AIRDROP_LIMITS = { sol: parseDecimal('10'), io: parseDecimal('100000'), usdc: parseDecimal('100000') } as const;
+
+/** Lamports as a decimal SOL string (9 decimals, trailing zeros trimmed). */
+export function formatLamports(lamports: bigint): string {
+  const whole = lamports / 1_000_000_000n;
+  const fraction = (lamports % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return `${whole}${fraction ? `.${fraction}` : ''}`;
+}
+
+function depositView(d: DepositRecord): DepositView {
+  return {
+    signature: d.signature,
+    wallet: d.wallet,
+    token: d.token,
+    amountPaid: formatDecimal(d.amountPaid),
+    ioCredited: formatDecimal(d.ioCredited),
+    fee: formatDecimal(d.fee),
+    at: d.atMs,
+  };
+}
+
+/**
+ * The buyer's wallet: on-chain balances, escrow balance, deposits (relayed and credited) and,
+ * on the embedded network, an airdrop.
+ */
+export function addWalletRoutes(router: ApiRouter, store: Store, clock: Clock, ledger: Ledger, config: CloudConfig): void {
+  const referencePrice = parseUsd(config.ioUsdReferencePrice);
+  const walletView = async (l: Ledger, wallet: Address) => {
+    const [balances, escrow, deposits] = await Promise.all([
+      onChain(() => l.balances(wallet)),
+      store.wallets.balance(wallet),
+      store.wallets.deposits(wallet, { limit: 20 }),
+    ]);
+    return {
+      wallet,
+      network: l.backend,
+      balances: { sol: formatLamports(balances.sol), io: formatDecimal(balances.io), usdc: formatDecimal(balances.usdc) },
+      escrow: { io: formatDecimal(escrow) },
+      deposits: deposits.map(depositView),
+    };
+  };
+
+  router.add(
+    {
+      method: 'get',
+      path: '/v1/chain',
+      summary: 'The settlement chain: mints, escrow accounts, a recent blockhash and the USDC conversion terms',
+      tag: 'wallet',
+      auth: false,
+      response: chainInfoResponseSchema,
+    },
+    async () => {
+      const l = ledger;
+      const info = l.info();
+      const lifetime = await onChain(() => l.recentBlockhash());
+      return {
+        network: info.backend,
+        authority: info.authority,
+        decimals: info.decimals,
+        mints: { IO: info.mints.IO, USDC: info.mints.USDC },
+        escrow: { IO: info.accounts.IO.escrow, USDC: info.accounts.USDC.escrow },
+        recentBlockhash: lifetime.blockhash,
+        lastValidBlockHeight: lifetime.lastValidBlockHeight.toString(),
+        ioUsdReferencePrice: config.ioUsdReferencePrice,
+        usdcConversionFeeBps: config.usdcConversionFeeBps,
+      };
+    },
+  );
+
+  router.add(
+    { method: 'get', path: '/v1/wallet', summary: 'On-chain balances (SOL, IO, USDC), escrow balance and latest deposits', tag: 'wallet', auth: true, response: walletResponseSchema },
+    ({ c }) => walletView(ledger, c.get('wallet')),
+  );
+
+  router.add(
+    {
+      method: 'post',
+      path: '/v1/wallet/airdrop',
+      summary: 'Embedded network only: SOL, IO and USDC to try things out (bounded amounts)',
+      tag: 'wallet',
+      auth: true,
+      body: walletAirdropRequestSchema,
+      response: walletResponseSchema,
+    },
+    async ({ body, c }) => {
+      const l = ledger;
+      if (l.backend !== 'embedded') throw new IdlegridError('CHAIN_AIRDROP_UNAVAILABLE', { reason: `this control plane settles on ${l.backend}` });
+      const amounts = {
+        sol: parseDecimal(body.sol ?? AIRDROP_DEFAULTS.sol),
+        io: parseDecimal(body.io ?? AIRDROP_DEFAULTS.io),
+        usdc: parseDecimal(body.usdc ?? AIRDROP_DEFAULTS.usdc),
+      };
+      for (const key of ['sol', 'io', 'usdc'] as const) {
+        if (amounts[key] > AIRDROP_LIMITS[key]) {
+          throw new IdlegridError('INVALID_AMOUNT', { value: formatDecimal(amounts[key]), reason: `an airdrop gives at most ${formatDecimal(AIRDROP_LIMITS[key])} ${key.toUpperCase()}` });
+        }
+      }
+      const wallet = c.get('wallet');
+      await onChain(() => l.airdrop(wallet, { sol: amounts.sol * LAMPORTS_PER_MICRO, io: amounts.io, usdc: amounts.usdc }));
+      return walletView(l, wallet);
+    },
+  );
+
+  router.add(
+    {
+      method: 'post',
+      path: '/v1/wallet/deposits',
+      summary: 'Relay a signed deposit (SPL transfer to escrow) and credit escrow; USDC converts to IO at the reference price minus the fee',
+      tag: 'wallet',
+      auth: true,
+      body: createDepositRequestSchema,
+      response: createDepositResponseSchema,
+      status: 201,
+    },
+    async ({ body, c }) => {
+      const l = ledger;
+      const wallet = c.get('wallet');
+      const token: TokenSymbol = body.token;
+      // Every check (destination, mint, source, signer, replay) happens before anything is sent.
+      const verified = await onChain(() => l.verifyDeposit(body.transaction, { from: wallet, mint: token }));
+      const conversion = token === 'IO' ? { credited: verified.amount, fee: 0n } : convertUsdcToIo(verified.amount, referencePrice, config.usdcConversionFeeBps);
+      const { deposit } = await store.wallets.credit({
+        signature: verified.signature,
+        wallet,
+        token,
+        amountPaid: verified.amount,
+        ioCredited: conversion.credited,
+        fee: conversion.fee,
+        atMs: clock.now(),
+      });
+      return { deposit: depositView(deposit), escrow: { io: formatDecimal(await store.wallets.balance(wallet)) } };
+    },
+  );
+}
