@@ -161,6 +161,24 @@ describe('wallet API over an embedded ledger', () => {
     expect((await ledger.conservation('IO')).ok).toBe(true);
   });
 
+  it('credits, exactly once, a deposit that landed on chain before a crash kept it off the books', async () => {
+    const buyer = await fundedBuyer();
+    const tx = await ledger.buildDepositTransaction(buyer.wallet, 'IO', 3_000_000n);
+    // The control plane relayed it, then died before crediting: the chain has it, the store does not.
+    await ledger.verifyDeposit(tx, { from: buyer.wallet.address, mint: 'IO' });
+    expect(await store.wallets.balance(buyer.wallet.address)).toBe(0n);
+    const resubmitted = await call('POST', '/v1/wallet/deposits', { key: buyer.key, body: { transaction: tx } });
+    expect(resubmitted.status).toBe(201);
+    expect(resubmitted.body).toMatchObject({ escrow: { io: '3' } });
+    const again = await call('POST', '/v1/wallet/deposits', { key: buyer.key, body: { transaction: tx } });
+    expect(again).toMatchObject({ status: 409, body: { error: { code: 'CHAIN_DEPOSIT_REPLAY' } } });
+    expect(await store.wallets.balance(buyer.wallet.address)).toBe(3_000_000n);
+    // Someone else resubmitting it gets nothing: the transfer is not from their account.
+    const other = await login();
+    const stolen = await call('POST', '/v1/wallet/deposits', { key: other.key, body: { transaction: tx } });
+    expect(stolen.body.error.code).toBe('CHAIN_DEPOSIT_WRONG_SOURCE');
+  });
+
   it('does not serve the wallet routes when the control plane has no chain', async () => {
     const bare = createCloudApp({
       config: loadCloudConfig({}, {}), store, clock, random: seededRandom(6), logger: pino({ level: 'silent' }), inspector: new FakeInspector(),

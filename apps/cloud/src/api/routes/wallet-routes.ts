@@ -1,12 +1,12 @@
 import { convertUsdcToIo, formatDecimal, IdlegridError, parseDecimal, parseUsd, type Address, type Clock } from '@idlegrid/domain';
-import type { Ledger, TokenSymbol } from '@idlegrid/chain';
+import { isChainError, type Ledger, type TokenSymbol } from '@idlegrid/chain';
 import {
   chainInfoResponseSchema, createDepositRequestSchema, createDepositResponseSchema, walletAirdropRequestSchema, walletResponseSchema,
   type DepositView,
 } from '@idlegrid/protocol';
 import type { DepositRecord, Store } from '@idlegrid/store';
 import type { CloudConfig } from '../../config.ts';
-import { onChain } from '../chain-errors.ts';
+import { fromChainError, onChain } from '../chain-errors.ts';
 import type { ApiRouter } from '../router.ts';
 
 const LAMPORTS_PER_MICRO = 1_000n; // SOL has 9 decimals, decimal strings here have at most 6
@@ -130,9 +130,18 @@ export function addWalletRoutes(router: ApiRouter, store: Store, clock: Clock, l
       const wallet = c.get('wallet');
       const token: TokenSymbol = body.token;
       // Every check (destination, mint, source, signer, replay) happens before anything is sent.
-      const verified = await onChain(() => l.verifyDeposit(body.transaction, { from: wallet, mint: token }));
+      let verified: { signature: string; amount: bigint };
+      try {
+        verified = await l.verifyDeposit(body.transaction, { from: wallet, mint: token });
+      } catch (error) {
+        // A crash after the relay but before the credit leaves a landed deposit with no record:
+        // its resubmission is a "replay" that passed every other check, so credit it now, once.
+        const landed = landedButUncredited(error);
+        if (!landed) throw fromChainError(error);
+        verified = landed;
+      }
       const conversion = token === 'IO' ? { credited: verified.amount, fee: 0n } : convertUsdcToIo(verified.amount, referencePrice, config.usdcConversionFeeBps);
-      const { deposit } = await store.wallets.credit({
+      const { deposit, credited } = await store.wallets.credit({
         signature: verified.signature,
         wallet,
         token,
@@ -141,7 +150,17 @@ export function addWalletRoutes(router: ApiRouter, store: Store, clock: Clock, l
         fee: conversion.fee,
         atMs: clock.now(),
       });
+      // Already on the books: a true replay, credited at most once.
+      if (!credited) throw new IdlegridError('CHAIN_DEPOSIT_REPLAY', { signature: verified.signature });
       return { deposit: depositView(deposit), escrow: { io: formatDecimal(await store.wallets.balance(wallet)) } };
     },
   );
+}
+
+/** The deposit a CHAIN_DEPOSIT_REPLAY refers to, if it executed without error (the store decides whether it is new). */
+function landedButUncredited(error: unknown): { signature: string; amount: bigint } | null {
+  if (!isChainError(error) || error.code !== 'CHAIN_DEPOSIT_REPLAY') return null;
+  const { signature, amount, err } = error.details;
+  if (typeof signature !== 'string' || typeof amount !== 'string' || (err !== null && err !== undefined)) return null;
+  return { signature, amount: BigInt(amount) };
 }
