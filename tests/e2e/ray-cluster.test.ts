@@ -148,6 +148,27 @@ describe('a Ray cluster from three suppliers (network namespaces, real Ray)', ()
     expect(new Set(nodeIpsIn(res.out))).toEqual(new Set(activeNodes(healed).map((x) => x.nodeIp)));
   }, 240_000);
 
+  it('re-forms the cluster on a new head when the head host dies, and says so', async () => {
+    // Bring the worker host killed above back as a spare (same device key, fresh agent).
+    const spare = n.net.hosts.find((h) => !activeNodes(cluster).some((x) => x.nodeIp === h.ip));
+    if (!spare) throw new Error('no spare host');
+    await n.startAgent(spare, '0.13');
+    await waitForDevices(n, 4);
+    const head = activeNodes(cluster).find((x) => x.role === 'head');
+    const headHost = n.net.hosts.find((h) => h.ip === head?.nodeIp);
+    if (!head || !headHost) throw new Error('no head host');
+    await headHost.killAll('SIGKILL');
+    const reformed = await n.waitForCluster(cluster.id, (c) => c.state === 'ready' && activeNodes(c).every((x) => x.nodeIp !== headHost.ip) && activeNodes(c).length === 3, 120_000);
+    const newHead = activeNodes(reformed).find((x) => x.role === 'head');
+    expect(newHead?.nodeIp).not.toBe(headHost.ip);
+    expect(reformed.notices.some((x) => /head was lost; the cluster is re-formed/.test(x.text))).toBe(true);
+    expect(await eventKinds(cluster.id)).toContain('lease.reformed');
+    cluster = reformed;
+    const res = await rayJobSubmit(cluster.endpoints.ray, apiKey, ['python', '-c', SPREAD_JOB]);
+    expect(res.out).toMatch(/Job '\S+' succeeded/);
+    expect(new Set(nodeIpsIn(res.out))).toEqual(new Set(activeNodes(reformed).map((x) => x.nodeIp)));
+  }, 240_000);
+
   it('releases: the lease ends and no Ray process of it is left on any host', async () => {
     const released = await n.cliJson<ClusterView>(['cloud', 'release', cluster.id, '--wait']);
     expect(released.state).toBe('ended');
