@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { base58Decode, base58Encode, type Address } from '@idlegrid/domain';
+import { base58Encode, type Address } from '@idlegrid/domain';
+import { publicKeyObject } from '@idlegrid/protocol';
 import { ChainError } from './errors.ts';
 
 /**
@@ -17,7 +18,6 @@ export const MAX_TRANSACTION_BYTES = 1232;
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const privateKeys = new WeakMap<Uint8Array, KeyObject>();
-const publicKeys = new Map<string, KeyObject | null>();
 
 function privateKeyOf(signer: ChainSigner): KeyObject {
   let key = privateKeys.get(signer.secretKey);
@@ -26,23 +26,6 @@ function privateKeyOf(signer: ChainSigner): KeyObject {
     key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, signer.secretKey.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
     privateKeys.set(signer.secretKey, key);
   }
-  return key;
-}
-
-function publicKeyOf(addr: string): KeyObject | null {
-  const cached = publicKeys.get(addr);
-  if (cached !== undefined) return cached;
-  const raw = base58Decode(addr);
-  let key: KeyObject | null = null;
-  if (raw?.length === 32) {
-    try {
-      key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
-    } catch {
-      key = null;
-    }
-  }
-  if (publicKeys.size > 100_000) publicKeys.clear();
-  publicKeys.set(addr, key);
   return key;
 }
 
@@ -64,7 +47,7 @@ export function signBytes(signer: ChainSigner, message: Uint8Array): Uint8Array 
 }
 
 export function verifySignature(addr: string, message: Uint8Array, signature: Uint8Array): boolean {
-  const key = publicKeyOf(addr);
+  const key = publicKeyObject(addr);
   if (!key || signature.length !== 64) return false;
   try {
     return verify(null, message, key, signature);

@@ -98,7 +98,8 @@ export async function loadOrCreateKeypair(path: string): Promise<{ keypair: Keyp
 const publicKeyCache = new Map<string, KeyObject | null>();
 const PUBLIC_KEY_CACHE_LIMIT = 200_000;
 
-function publicKeyObject(address: string): KeyObject | null {
+/** The node:crypto public key for a Solana address (cached); null when it is not an ed25519 key. */
+export function publicKeyObject(address: string): KeyObject | null {
   const cached = publicKeyCache.get(address);
   if (cached !== undefined) return cached;
   const raw = base58Decode(address);
