@@ -1,26 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { parseUsd, toDeviceId, type Clock } from '@idlegrid/domain';
+import { parseUsd, toDeviceId } from '@idlegrid/domain';
 import { AGENT_MESSAGE_LIMIT_BYTES, type AgentSessionMessage, type HelloMessage, type LeaseStatusMessage } from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
 import type { DeviceRegistry, LiveDevice } from '../live/device-registry.ts';
 import type { LivenessMonitor } from '../live/liveness-monitor.ts';
-import { AgentSession } from './agent-session.ts';
+import { AgentSession, type SessionSettings } from './agent-session.ts';
 
 export const AGENT_GATEWAY_PATH = '/v1/agent';
 
-export interface GatewayOptions {
+export interface GatewayOptions extends SessionSettings {
   store: Store;
   registry: DeviceRegistry;
   liveness: LivenessMonitor;
-  clock: Clock;
-  logger: Logger;
-  heartbeatSeconds: number;
-  nodeLossSeconds: number;
-  helloTimeoutSeconds: number;
-  countMessage: (type: string, result: string) => void;
   /** Lease status reports go to the lease controller. */
   onLeaseStatus?: (device: LiveDevice, message: LeaseStatusMessage) => void;
   /** RTTs an agent measured to the peers it was asked to probe. */

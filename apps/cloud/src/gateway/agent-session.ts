@@ -10,14 +10,18 @@ import {
 } from '@idlegrid/protocol';
 import type { z } from 'zod';
 
-/** What a session needs from the control plane. */
-export interface SessionHost {
+/** The protocol settings and instruments every session shares. */
+export interface SessionSettings {
   clock: Clock;
   logger: Logger;
   heartbeatSeconds: number;
   nodeLossSeconds: number;
   helloTimeoutSeconds: number;
   countMessage: (type: string, result: string) => void;
+}
+
+/** What a session needs from the control plane. */
+export interface SessionHost extends SessionSettings {
   /** Registers the device after a verified hello; rejects if it cannot be recorded. */
   onHello: (session: AgentSession, hello: HelloMessage) => Promise<void>;
   onMessage: (session: AgentSession, message: AgentSessionMessage) => void;
