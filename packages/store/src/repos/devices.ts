@@ -43,17 +43,10 @@ export interface DeviceRecord {
   reputation: number;
 }
 
-export interface DeviceHello {
-  id: DeviceId;
-  hardware: JsonValue;
-  gpuModel: GpuModel;
-  gpuCount: number;
-  region: RegionId;
-  pricePerGpuHour: MicroUsd;
-  payout: Address;
-  agentVersion: string;
+/** What a hello says about a device: the fields of its record the agent declares. */
+export type DeviceHello = Pick<DeviceRecord, 'id' | 'hardware' | 'gpuModel' | 'gpuCount' | 'region' | 'pricePerGpuHour' | 'payout' | 'agentVersion'> & {
   nowMs: number;
-}
+};
 
 export interface DeviceSeen {
   id: DeviceId;
