@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { addChainCommands } from './commands/chain.ts';
 import { addCloudCommands } from './commands/cloud.ts';
 import { addUpCommand } from './commands/up.ts';
 import { addWalletCommands } from './commands/wallet.ts';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   addCloudCommands(program, globals);
   addWorkerCommands(program, globals);
   addWalletCommands(program, globals);
+  addChainCommands(program, globals);
   // Sub-commands see the global options wherever they are written on the line.
   program.commands.forEach(function inherit(cmd: Command): void {
     cmd.exitOverride();

@@ -46,6 +46,7 @@ export interface ErrorContexts {
   CHAIN_DEPOSIT_FAILED: { reason: string };
   CHAIN_AIRDROP_UNAVAILABLE: { reason: string };
   CHAIN_FAILED: { code: string; reason: string };
+  CHAIN_AUTHORITY_UNFUNDED: { authority: string; url: string };
   STORE_ERROR: { operation: string; reason: string };
   INTERNAL: { reason: string };
 }
@@ -97,6 +98,7 @@ export const ERROR_MESSAGES: { readonly [C in ErrorCode]: string } = {
   CHAIN_DEPOSIT_FAILED: 'The deposit did not go through on chain: $reason',
   CHAIN_AIRDROP_UNAVAILABLE: 'Airdrops exist only on the embedded network: $reason',
   CHAIN_FAILED: 'The settlement chain failed ($code): $reason',
+  CHAIN_AUTHORITY_UNFUNDED: 'The protocol authority $authority has no SOL on $url: send it at least 0.02 SOL for rent and fees (devnet/testnet: `solana airdrop 1 $authority --url $url`), then run again',
   STORE_ERROR: 'Store failure during $operation: $reason',
   INTERNAL: 'Internal error: $reason',
 };
@@ -145,6 +147,7 @@ export const ERROR_HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
   CHAIN_DEPOSIT_FAILED: 402,
   CHAIN_AIRDROP_UNAVAILABLE: 400,
   CHAIN_FAILED: 502,
+  CHAIN_AUTHORITY_UNFUNDED: 402,
   STORE_ERROR: 500,
   INTERNAL: 500,
 };
