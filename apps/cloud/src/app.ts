@@ -14,7 +14,9 @@ import { addClusterRoutes } from './api/routes/cluster-routes.ts';
 import { addQuoteRoutes } from './api/routes/quote-routes.ts';
 import { addSupplyRoutes } from './api/routes/supply-routes.ts';
 import { addWalletRoutes } from './api/routes/wallet-routes.ts';
-import type { CloudConfig } from './config.ts';
+import { settlementTerms, type CloudConfig } from './config.ts';
+import type { CrashHook } from './settlement/chain-tasks.ts';
+import { Settler } from './settlement/settler.ts';
 import { DeviceRegistry } from './live/device-registry.ts';
 import { Metrics } from './metrics.ts';
 import { Capacity } from './scheduling/capacity.ts';
@@ -34,8 +36,10 @@ export interface CloudDeps {
   inspector: RayInspector;
   registry?: DeviceRegistry;
   metrics?: Metrics;
-  /** The settlement chain (bootstrapped). Without it the wallet and chain routes are not served (404). */
+  /** The settlement chain (bootstrapped). Without it the wallet, chain and audit routes are not served (404) and nothing is settled. */
   ledger?: Ledger;
+  /** Tests only: kills the process at a named settlement point (see settlement/crash-points.ts). */
+  crash?: CrashHook;
 }
 
 export interface CloudApp {
@@ -45,6 +49,8 @@ export interface CloudApp {
   leases: LeaseController;
   proxy: RayProxy;
   metrics: Metrics;
+  /** Settlement (null without a ledger); `start()` begins its rounds. */
+  settler: Settler | null;
   openapi: Record<string, unknown>;
 }
 
@@ -57,6 +63,10 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const registry = deps.registry ?? new DeviceRegistry();
   const metrics = deps.metrics ?? new Metrics();
   const capacity = new Capacity(registry, deps.random);
+  const terms = settlementTerms(config);
+  const settler = deps.ledger
+    ? new Settler({ store, ledger: deps.ledger, clock, logger, terms, settleSeconds: config.settleSeconds, ...(deps.crash ? { crash: deps.crash } : {}) })
+    : null;
   const leases = new LeaseController({
     store,
     capacity,
@@ -68,6 +78,8 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
     provisionTimeoutSeconds: config.provisionTimeoutSeconds,
     releaseTimeoutSeconds: config.releaseTimeoutSeconds,
     tickSeconds: config.leaseTickSeconds,
+    ioUsdPrice: terms.ioUsdPrice,
+    onEscrowChange: () => settler?.nudge(),
   });
   const countRequest = metrics.counter('idlegrid_http_requests_total', 'HTTP requests by method, route and status');
   metrics.gauge('idlegrid_devices_online', 'Devices connected and heartbeating', () => registry.size);
@@ -95,11 +107,11 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   addSupplyRoutes(router, registry);
   addDeviceRoutes(router, store, registry);
   addQuoteRoutes(router, capacity);
-  addClusterRoutes(router, store, leases, clock);
-  if (deps.ledger) addWalletRoutes(router, store, clock, deps.ledger, config);
+  addClusterRoutes(router, store, leases, clock, deps.ledger);
+  if (deps.ledger && settler) addWalletRoutes(router, store, clock, deps.ledger, config, settler);
 
   const openapi = buildOpenApi(router.specs, CLOUD_VERSION);
   app.get('/v1/openapi.json', (c) => c.json(openapi));
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
-  return { app, registry, capacity, leases, proxy, metrics, openapi };
+  return { app, registry, capacity, leases, proxy, metrics, settler, openapi };
 }

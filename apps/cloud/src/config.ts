@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { IdlegridError } from '@idlegrid/domain';
+import { IdlegridError, parseUsd } from '@idlegrid/domain';
+import type { SettlementTerms } from './settlement/metering.ts';
 
 const schema = z.object({
   /** TCP port of the HTTP API, agent gateway and dashboard; 0 picks a free port. */
@@ -47,6 +48,19 @@ const schema = z.object({
   usdcConversionFeeBps: z.coerce.number().int().min(0).max(10_000).default(200),
   /** USD per IO used to convert USDC deposits (the embedded network's reference price). */
   ioUsdReferencePrice: z.string().regex(/^\d{1,12}(\.\d{1,6})?$/, 'expected a decimal such as "1.00"').refine((v) => /[1-9]/.test(v), 'must be positive').default('1.00'),
+  /** Settlement interval: one batch of payouts per this many seconds. */
+  settleSeconds: z.coerce.number().int().positive().max(86_400).default(60),
+  /** Protocol fee taken from every supplier payout, in basis points. */
+  protocolFeeBps: z.coerce.number().int().min(0).max(5_000).default(250),
+  /** Share of the protocol fee that is burned (SPL burn), in basis points; the rest goes to treasury. */
+  feeBurnShareBps: z.coerce.number().int().min(0).max(10_000).default(5_000),
+  /** Seconds a node may be billed beyond its agent's latest signed usage report (reports lag by up to a heartbeat). */
+  usageSlackSeconds: z.coerce.number().int().min(0).max(600).default(15),
+  /**
+   * Tests only: `POINT` or `POINT#N` kills the process with SIGKILL the Nth time (default 1st)
+   * settlement reaches POINT (see settlement/crash-points.ts), to prove crash safety.
+   */
+  crashAt: z.string().regex(/^[a-z.-]+(#\d+)?$/, 'expected POINT or POINT#N').optional(),
   /** pino log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -77,6 +91,11 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<Cloud
     chain: env['IDLEGRID_CHAIN'],
     usdcConversionFeeBps: env['IDLEGRID_USDC_CONVERSION_FEE_BPS'],
     ioUsdReferencePrice: env['IDLEGRID_IO_USD_REFERENCE_PRICE'],
+    settleSeconds: env['IDLEGRID_SETTLE_SECONDS'],
+    protocolFeeBps: env['IDLEGRID_PROTOCOL_FEE_BPS'],
+    feeBurnShareBps: env['IDLEGRID_FEE_BURN_SHARE_BPS'],
+    usageSlackSeconds: env['IDLEGRID_USAGE_SLACK_SECONDS'],
+    crashAt: env['IDLEGRID_CRASH_AT'],
     logLevel: env['LOG_LEVEL'],
   };
   const merged = { ...dropUndefined(fromEnv), ...dropUndefined(overrides) };
@@ -87,6 +106,16 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<Cloud
     });
   }
   return parsed.data;
+}
+
+/** The economic terms settlement runs on, from the configuration. */
+export function settlementTerms(config: CloudConfig): SettlementTerms {
+  return {
+    protocolFeeBps: config.protocolFeeBps,
+    feeBurnShareBps: config.feeBurnShareBps,
+    ioUsdPrice: parseUsd(config.ioUsdReferencePrice),
+    usageSlackSeconds: config.usageSlackSeconds,
+  };
 }
 
 function dropUndefined<T extends object>(obj: T): Partial<T> {

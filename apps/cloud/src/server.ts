@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { createAdaptorServer } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '@idlegrid/domain';
-import { openEmbeddedLedger, type Ledger } from '@idlegrid/chain';
+import { openEmbeddedLedger, type IdempotencyStore, type Ledger } from '@idlegrid/chain';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, cryptoRandom, type CloudApp } from './app.ts';
 import type { CloudConfig } from './config.ts';
@@ -15,6 +15,9 @@ import { Metrics } from './metrics.ts';
 import { ProbePlanner, type ProbePlan } from './live/probe-planner.ts';
 import type { RayInspector } from './leases/ray-inspector.ts';
 import { rayStateInspector } from './leases/ray-state-inspector.ts';
+import type { CrashHook } from './settlement/chain-tasks.ts';
+import { crashHook } from './settlement/crash-points.ts';
+import { storeIdempotency } from './settlement/store-idempotency.ts';
 
 export interface RunningCloud {
   url: string;
@@ -33,9 +36,23 @@ export async function openCloudStore(config: CloudConfig): Promise<Store> {
   return openStore({ kind: 'sqlite', path: join(config.dataDir, 'idlegrid.sqlite') });
 }
 
-/** Opens and bootstraps the settlement chain named by `config.chain` (only `embedded` for now). */
-export async function openCloudLedger(config: CloudConfig, clock: Clock): Promise<Ledger> {
-  const ledger = await openEmbeddedLedger({ dataDir: join(config.dataDir, 'chain'), clock });
+/**
+ * Opens and bootstraps the settlement chain named by `config.chain` (only `embedded` for now).
+ * The control plane passes its store as the idempotency store, so a payment is recorded in the
+ * same database as the batch it belongs to.
+ */
+export async function openCloudLedger(
+  config: CloudConfig,
+  clock: Clock,
+  options: { idempotency?: IdempotencyStore; crash?: CrashHook } = {},
+): Promise<Ledger> {
+  const crash = options.crash;
+  const ledger = await openEmbeddedLedger({
+    dataDir: join(config.dataDir, 'chain'),
+    clock,
+    ...(options.idempotency ? { idempotency: options.idempotency } : {}),
+    ...(crash ? { faults: { afterRecord: () => crash('ledger.after-record'), afterSend: () => crash('ledger.after-send') } } : {}),
+  });
   try {
     await ledger.bootstrap();
   } catch (e) {
@@ -53,9 +70,10 @@ export async function startCloud(
   const logger = options.logger ?? pino({ level: config.logLevel, base: { app: 'cloud' } });
   const clock = options.clock ?? systemClock;
   const store = await openCloudStore(config);
+  const crash = crashHook(config.crashAt);
   let ledger: Ledger;
   try {
-    ledger = await openCloudLedger(config, clock);
+    ledger = await openCloudLedger(config, clock, { idempotency: storeIdempotency(store), ...(crash ? { crash } : {}) });
   } catch (e) {
     await store.close().catch(() => undefined);
     throw e;
@@ -65,7 +83,7 @@ export async function startCloud(
 
   const metrics = new Metrics();
   const countMessage = metrics.counter('idlegrid_agent_messages_total', 'Agent messages by type and result');
-  const cloud = createCloudApp({ config, store, clock, random: cryptoRandom, logger, metrics, inspector: options.inspector ?? rayStateInspector, ledger });
+  const cloud = createCloudApp({ config, store, clock, random: cryptoRandom, logger, metrics, inspector: options.inspector ?? rayStateInspector, ledger, ...(crash ? { crash } : {}) });
   const liveness = new LivenessMonitor({
     registry: cloud.registry,
     store,
@@ -106,7 +124,7 @@ export async function startCloud(
     helloTimeoutSeconds: config.helloTimeoutSeconds,
     countMessage: (type, result) => countMessage({ type, result }),
     onLeaseStatus: (device, message) => cloud.leases.onLeaseStatus(device, message),
-    onRunningLeases: (device, leaseIds) => cloud.leases.onRunningLeases(device, leaseIds),
+    onRunningLeases: (device, leases) => cloud.leases.onRunningLeases(device, leases),
     onProbeResult: (device, rtts) => probes.noteResult(device.id, rtts),
   });
   metrics.gauge('idlegrid_agent_connections', 'Open agent WebSocket connections', () => gateway.connections);
@@ -124,6 +142,7 @@ export async function startCloud(
   });
   liveness.start();
   await cloud.leases.start();
+  cloud.settler?.start();
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info({ url, store: store.kind, chain: ledger.backend }, 'control plane listening');
@@ -134,6 +153,7 @@ export async function startCloud(
       clearInterval(probeTimer);
       for (const t of probeTimers) clearTimeout(t);
       await cloud.leases.stop();
+      await cloud.settler?.stop();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

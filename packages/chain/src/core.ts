@@ -7,6 +7,7 @@ import {
   TOKENS,
   type Balances,
   type BatchResult,
+  type ConversionBatch,
   type ChainTokenOp,
   type ChainTransaction,
   type ChainTransfer,
@@ -468,12 +469,28 @@ export class LedgerCore implements Ledger {
     });
   }
 
+  async convertDeposit(batch: ConversionBatch): Promise<BatchResult> {
+    assertBatchHead(batch.id, batch.memo, 'USDC');
+    assertAmount(batch.usdc, 'conversion USDC');
+    if (batch.io < 0n) throw new ChainError('CHAIN_INVALID_BATCH', 'the IO of a conversion must not be negative', { id: batch.id });
+    return await this.mutate(async () => {
+      const info = this.info();
+      const a = info.authority;
+      const head: Instruction[] = [transferIx(info.accounts.USDC.escrow, info.accounts.USDC.treasury, a, batch.usdc)];
+      if (batch.io > 0n) head.push(mintToIx(info.mints.IO, info.accounts.IO.escrow, a, batch.io));
+      const chunks = await this.plan('convert', batch.id, batch.memo, head, batch.usdc, [], info.mints.IO, () => {
+        throw new Error('a conversion has no per-recipient items');
+      });
+      return this.runBatch(batch.id, batch.memo, chunks, info.mints.IO, info.accounts.USDC.escrow);
+    });
+  }
+
   /**
    * Splits a batch into transactions deterministically (from its content only): every chunk starts
    * with the memo, the first also carries `head` (treasury, burn); chunks take items while they
    * fit in 1232 bytes and at most MAX_TRANSFERS_PER_TX.
    */
-  private async plan(kind: 'pay' | 'mint', id: string, memo: string, head: readonly Instruction[], headOutflow: bigint, items: readonly Payout[], mint: Address, itemIx: (ata: Address, p: Payout) => Instruction): Promise<Chunk[]> {
+  private async plan(kind: 'pay' | 'mint' | 'convert', id: string, memo: string, head: readonly Instruction[], headOutflow: bigint, items: readonly Payout[], mint: Address, itemIx: (ata: Address, p: Payout) => Instruction): Promise<Chunk[]> {
     const a = this.info().authority;
     const atas = await Promise.all(items.map((p) => associatedTokenAddress(p.to, mint)));
     const memoInstruction = memoIx(memo);

@@ -74,6 +74,18 @@ export interface MintBatch {
   readonly mint: TokenSymbol;
 }
 
+/**
+ * Backs the IO credit of a USDC deposit on chain: the USDC moves from the USDC escrow to the USDC
+ * treasury and the credited IO is minted into the IO escrow, in one transaction (the embedded
+ * network's stand-in for buying IO with the USDC at the reference price).
+ */
+export interface ConversionBatch {
+  readonly id: string;
+  readonly memo: string;
+  readonly usdc: bigint;
+  readonly io: bigint;
+}
+
 export interface BatchResult {
   readonly id: string;
   /** One signature per payment transaction, in chunk order; each carries the batch memo. */
@@ -175,6 +187,8 @@ export interface Ledger {
   recentBlockhash(): Promise<{ readonly blockhash: string; readonly lastValidBlockHeight: bigint }>;
   payBatch(batch: PayBatch): Promise<BatchResult>;
   mintTo(batch: MintBatch): Promise<BatchResult>;
+  /** Idempotent by id like payBatch; see ConversionBatch. */
+  convertDeposit(batch: ConversionBatch): Promise<BatchResult>;
   /** A memo-only transaction, e.g. `idlegrid:lease:<id>:<hash>`. */
   anchor(memo: string): Promise<string>;
   getTransaction(signature: string): Promise<ChainTransaction | null>;

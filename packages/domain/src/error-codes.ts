@@ -32,6 +32,7 @@ export interface ErrorContexts {
   NO_CAPACITY: { reason: string; available: number; alternatives: readonly string[] };
   LEASE_NOT_ACTIVE: { id: string; state: string };
   LEASE_BUSY: { id: string };
+  INSUFFICIENT_ESCROW: { needed: string; available: string; missing: string; wallet: string };
   CLUSTER_NOT_READY: { id: string; state: string };
   RAY_UNREACHABLE: { id: string; reason: string };
   CLOUD_UNREACHABLE: { url: string; reason: string };
@@ -84,6 +85,7 @@ export const ERROR_MESSAGES: { readonly [C in ErrorCode]: string } = {
   NO_CAPACITY: 'Cannot place this cluster now: $reason. Try `idlegrid cloud quote` for alternatives: $alternatives',
   LEASE_NOT_ACTIVE: 'Cluster $id is $state; it cannot be changed any more',
   LEASE_BUSY: 'Cluster $id is being changed by another request; retry in a moment',
+  INSUFFICIENT_ESCROW: 'This needs $needed IO in escrow but wallet $wallet has $available IO: deposit at least $missing IO more (`idlegrid wallet deposit --amount $missing --token IO`, or USDC with --token USDC; `idlegrid wallet airdrop` first on the embedded network)',
   CLUSTER_NOT_READY: 'Cluster $id is $state; its Ray head is not reachable yet (wait with `idlegrid cloud status $id`)',
   RAY_UNREACHABLE: 'The Ray head of cluster $id did not answer ($reason)',
   CLOUD_UNREACHABLE: 'Cannot reach the idlegrid cloud at $url ($reason). Is it running? Start one with `idlegrid up` or pass --cloud URL',
@@ -133,6 +135,7 @@ export const ERROR_HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
   NO_CAPACITY: 409,
   LEASE_NOT_ACTIVE: 409,
   LEASE_BUSY: 409,
+  INSUFFICIENT_ESCROW: 402,
   CLUSTER_NOT_READY: 409,
   RAY_UNREACHABLE: 502,
   CLOUD_UNREACHABLE: 503,

@@ -71,3 +71,14 @@ export function convertUsdcToIo(usdc: bigint, ioUsdPrice: MicroUsd, feeBps: numb
   const fee = (gross * bps + 9_999n) / 10_000n;
   return { gross: microIo(gross), fee: microIo(fee), credited: microIo(gross - fee) };
 }
+
+/**
+ * USD (MicroUsd) to IO base units at `ioUsdPrice` (MicroUsd per IO). Settlement charges round
+ * down (nobody pays for a fraction it cannot see); reservations round up (escrow always covers).
+ */
+export function usdToIo(usd: bigint, ioUsdPrice: MicroUsd, rounding: 'down' | 'up'): MicroIo {
+  if (usd < 0n) throw new RangeError('usd must be non-negative');
+  if (ioUsdPrice <= 0n) throw new RangeError('the IO reference price must be positive');
+  const scaled = usd * SCALE;
+  return microIo(rounding === 'down' ? scaled / ioUsdPrice : (scaled + ioUsdPrice - 1n) / ioUsdPrice);
+}

@@ -6,3 +6,5 @@ export * from './keys.ts';
 export * from './signing.ts';
 export * from './cluster-schemas.ts';
 export * from './wallet-schemas.ts';
+export * from './merkle.ts';
+export * from './settlement-schemas.ts';

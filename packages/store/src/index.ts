@@ -17,3 +17,5 @@ export type {
   LeasesRepo, LeaseState, LeaseTopology, NewLease, NewLeaseNode, NodeSeen,
 } from './repos/leases.ts';
 export type { CreditResult, DepositRecord, DepositToken, WalletsRepo } from './repos/wallets.ts';
+export type { AnchorKind, EscrowRepo, LeaseAccountRecord } from './repos/escrow.ts';
+export type { BatchState, MeterRecord, NewBatch, SettlementBatchRecord, SettlementRepo, UsageReport } from './repos/settlement.ts';

@@ -124,6 +124,8 @@ export interface LeaseNodesTable {
   last_seen_ms: NullableIntColumn;
   ended_at_ms: NullableIntColumn;
   end_reason: string | null;
+  /** Metered up to here (ms); NULL until the first meter record. */
+  billed_until_ms: ColumnType<DbInt | null, bigint | number | null | undefined, bigint | number | null>;
 }
 
 export interface WalletBalancesTable {
@@ -146,6 +148,75 @@ export interface DepositsTable {
   /** Conversion fee, in IO base units (0 for IO deposits). */
   fee: IntColumn;
   at_ms: IntColumn;
+  /** USDC deposits: the transaction that moved the USDC to treasury and minted the IO credit into escrow. */
+  conversion_signature: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface LeaseAccountsTable {
+  lease_id: string;
+  buyer: string;
+  /** IO base units moved from the buyer's balance to this lease (deploy + extends). */
+  reserved_io: IntColumn;
+  /** Σ gross of the lease's meter records. */
+  charged_io: DefaultedIntColumn;
+  /** sha256 hex of the lease's terms (anchored on chain). */
+  terms_hash: string;
+  open_anchor: string | null;
+  close_anchor: string | null;
+  /** reserved − charged, fixed when the lease is closed out; NULL before. */
+  refund_io: NullableIntColumn;
+  refund_signature: string | null;
+  closed_at_ms: NullableIntColumn;
+}
+
+export interface LeaseUsageTable {
+  lease_id: string;
+  device_id: string;
+  /** The agent's signed cumulative GPU-seconds for this lease (latest heartbeat). */
+  reported_seconds: number;
+  at_ms: IntColumn;
+}
+
+export interface SettlementBatchesTable {
+  id: string;
+  cutoff_ms: IntColumn;
+  /** 'pending' (recorded, maybe partly sent) | 'paid' */
+  state: string;
+  /** hex sha256 Merkle root over the batch's meter records. */
+  merkle_root: string;
+  memo: string;
+  records: IntColumn;
+  gross_io: IntColumn;
+  fee_io: IntColumn;
+  burn_io: IntColumn;
+  treasury_io: IntColumn;
+  /** JSON text: string[] of payment transaction signatures, once paid. */
+  signatures: string | null;
+  created_at_ms: IntColumn;
+  paid_at_ms: NullableIntColumn;
+}
+
+export interface MeterRecordsTable {
+  batch_id: string;
+  /** Position in the batch: the Merkle leaf index. */
+  idx: IntColumn;
+  lease_id: string;
+  node_id: IntColumn;
+  device_id: string;
+  payout: string;
+  from_ms: IntColumn;
+  to_ms: IntColumn;
+  seconds: IntColumn;
+  slots: IntColumn;
+  price_per_gpu_hour: IntColumn;
+  gross_io: IntColumn;
+  fee_io: IntColumn;
+}
+
+export interface ChainIdempotencyTable {
+  key: string;
+  /** JSON text: the ledger's IdempotencyEntry. */
+  entry: string;
 }
 
 export interface Database {
@@ -157,4 +228,9 @@ export interface Database {
   lease_nodes: LeaseNodesTable;
   wallet_balances: WalletBalancesTable;
   deposits: DepositsTable;
+  lease_accounts: LeaseAccountsTable;
+  lease_usage: LeaseUsageTable;
+  settlement_batches: SettlementBatchesTable;
+  meter_records: MeterRecordsTable;
+  chain_idempotency: ChainIdempotencyTable;
 }

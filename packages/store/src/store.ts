@@ -6,6 +6,8 @@ import { authChallengesRepo, type AuthChallengesRepo } from './repos/auth-challe
 import { devicesRepo, type DevicesRepo } from './repos/devices.ts';
 import { eventsRepo, type EventsRepo } from './repos/events.ts';
 import { leasesRepo, type LeasesRepo } from './repos/leases.ts';
+import { escrowRepo, type EscrowRepo } from './repos/escrow.ts';
+import { settlementRepo, type SettlementRepo } from './repos/settlement.ts';
 import { walletsRepo, type WalletsRepo } from './repos/wallets.ts';
 
 /** The persistence port of idlegrid: small repositories over one database. */
@@ -18,6 +20,10 @@ export interface Store {
   readonly leases: LeasesRepo;
   /** Escrow balances and the deposits credited to them. */
   readonly wallets: WalletsRepo;
+  /** Lease escrow accounts: reservations, charges, refunds, chain anchors. */
+  readonly escrow: EscrowRepo;
+  /** Settlement batches, meter records, agents' usage reports, the ledger's idempotency entries. */
+  readonly settlement: SettlementRepo;
   /**
    * Runs `fn` in one database transaction: it commits when `fn` resolves and rolls back
    * when it throws (the error is rethrown unchanged). Use only the store passed to `fn`
@@ -40,6 +46,8 @@ export function createStore(ctx: RepoContext): Store {
     events: eventsRepo(ctx),
     leases: leasesRepo(ctx),
     wallets: walletsRepo(ctx),
+    escrow: escrowRepo(ctx),
+    settlement: settlementRepo(ctx),
     async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
       if (inTransaction) return fn(store);
       // Errors from fn pass through untouched; only begin/commit failures become STORE_ERROR.

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { IdlegridError } from '@idlegrid/domain';
-import type { ClusterView } from '@idlegrid/protocol';
+import type { AuditResponse, ClusterView } from '@idlegrid/protocol';
 import { createJobsClient, shellCommand, type RayJobsClient } from '@idlegrid/ray';
 import { CloudClient } from '../cloud-client.ts';
 import { resolveCloudUrl } from '../home.ts';
@@ -79,7 +79,50 @@ export function addClusterCommands(cloud: Command, globals: () => GlobalOptions)
       emit(g, cluster, () => `Cluster ${cluster.id} is ${cluster.state}; billed $${cluster.accruedUsd}.`);
     });
 
+  cloud
+    .command('audit')
+    .description("Settlement audit of a cluster: billed seconds per node, payouts, fee, burn, refund and every transaction, re-checked against the chain (exit 1 when inconsistent)")
+    .argument('<id>', 'cluster id')
+    .option('--wait-settled <seconds>', 'wait up to this long until the cluster is fully settled (ended, paid, refunded)')
+    .action(async (id: string, opts: { waitSettled?: string }) => {
+      const g = globals();
+      const api = await client(g);
+      const path = `/v1/clusters/${encodeURIComponent(id)}/audit`;
+      let report = await api.get<AuditResponse>(path, {}, true);
+      if (opts.waitSettled !== undefined) {
+        const bar = progress(g);
+        const deadline = Date.now() + Number(opts.waitSettled) * 1000;
+        while (!report.settled && Date.now() < deadline) {
+          bar.update(`${id}: ${report.state}, ${report.batches.length} batch(es), waiting for settlement`);
+          await new Promise((r) => setTimeout(r, 1000));
+          report = await api.get<AuditResponse>(path, {}, true);
+        }
+        bar.done();
+      }
+      emit(g, report, () => renderAudit(report));
+      if (!report.consistent) process.exitCode = 1;
+    });
+
   addJobCommands(cloud, globals);
+}
+
+function renderAudit(a: AuditResponse): string {
+  const devices = table(['DEVICE', 'PAYOUT', 'BILLED S', 'GROSS IO', 'FEE IO', 'PAID IO'], a.devices.map((d) => [
+    d.deviceId.slice(0, 8), d.payout?.slice(0, 8) ?? '-', d.billedSeconds, d.grossIo, d.feeIo, d.paidIo,
+  ]));
+  const txs = table(['KIND', 'SIGNATURE', 'OK'], a.transactions.map((t) => [t.kind, t.signature, t.ok ? 'yes' : 'NO']));
+  const failed = a.checks.filter((c) => !c.ok).map((c) => `  FAILED ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+  return [
+    `Cluster ${a.lease} (${a.state}) on the ${a.network} chain`,
+    devices,
+    `Reserved ${a.money.reservedIo} IO, charged ${a.money.chargedIo} IO (fee ${a.money.feeIo}, suppliers ${a.money.paidToSuppliersIo}), refund ${a.money.refundIo ?? 'pending'} IO`,
+    `Batches: ${a.batches.map((b) => `${b.id} (${b.state}, burn ${b.burnIo}, treasury ${b.treasuryIo})`).join('; ') || 'none yet'}`,
+    txs,
+    `${a.checks.length} checks, ${a.records.length} meter record(s) proven against their batch roots`,
+    ...failed,
+    `settled: ${a.settled}`,
+    `consistent: ${a.consistent}`,
+  ].join('\n');
 }
 
 function addJobCommands(cloud: Command, globals: () => GlobalOptions): void {

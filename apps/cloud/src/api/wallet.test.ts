@@ -125,7 +125,10 @@ describe('wallet API over an embedded ledger', () => {
     expect(after.balances).toEqual({ sol: expect.any(String) as string, io: '87.5', usdc: '90' });
     expect(after.escrow).toEqual({ io: '22.3' });
     expect(after.deposits.map((d) => d['token'])).toEqual(['USDC', 'IO']);
-    expect(await escrowTotals()).toEqual([io0 + 12_500_000n, usdc0 + 10_000_000n]);
+    // The USDC moved on to treasury and the 9.8 IO credit was minted into escrow: escrow backs every credit.
+    expect(await escrowTotals()).toEqual([io0 + 22_300_000n, usdc0]);
+    expect(await ledger.tokenAccountBalance(ledger.info().accounts.USDC.treasury)).toBe(10_000_000n);
+    expect(await store.wallets.conversionOf((usdc.body as { deposit: { signature: string } }).deposit.signature)).not.toBeNull();
     expect(await store.wallets.balance(buyer.wallet.address)).toBe(22_300_000n);
   });
 

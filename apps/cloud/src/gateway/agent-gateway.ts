@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { parseUsd, toDeviceId } from '@idlegrid/domain';
-import { AGENT_MESSAGE_LIMIT_BYTES, type AgentSessionMessage, type HelloMessage, type LeaseStatusMessage } from '@idlegrid/protocol';
+import { AGENT_MESSAGE_LIMIT_BYTES, type AgentSessionMessage, type HeartbeatMessage, type HelloMessage, type LeaseStatusMessage } from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
 import type { DeviceRegistry, LiveDevice } from '../live/device-registry.ts';
 import type { LivenessMonitor } from '../live/liveness-monitor.ts';
@@ -18,8 +18,8 @@ export interface GatewayOptions extends SessionSettings {
   onLeaseStatus?: (device: LiveDevice, message: LeaseStatusMessage) => void;
   /** RTTs an agent measured to the peers it was asked to probe. */
   onProbeResult?: (device: LiveDevice, rtts: Array<{ deviceId: string; rttMs: number | null }>) => void;
-  /** The leases a heartbeat says the device runs. */
-  onRunningLeases?: (device: LiveDevice, leaseIds: string[]) => void;
+  /** The leases a heartbeat says the device runs, with the agent's signed cumulative GPU-seconds for each. */
+  onRunningLeases?: (device: LiveDevice, leases: HeartbeatMessage['leases']) => void;
 }
 
 /** The agent gateway: WebSocket upgrades on /v1/agent become AgentSessions. */
@@ -112,7 +112,7 @@ export class AgentGateway {
     if (!device || device.sessionId !== session.id) return;
     switch (message.type) {
       case 'heartbeat':
-        this.o.onRunningLeases?.(device, message.leases.map((l) => l.leaseId));
+        this.o.onRunningLeases?.(device, message.leases);
         break;
       case 'lease-status':
         this.o.onLeaseStatus?.(device, message);

@@ -1,19 +1,14 @@
 import { formatDecimal } from '@idlegrid/domain';
 import { clusterRequestSchema, rayEndpointSchema, type ClusterView } from '@idlegrid/protocol';
 import type { LeaseNodeRecord, LeaseRecord } from '@idlegrid/store';
+import { billableSeconds } from '../settlement/metering.ts';
 
-/** Seconds a node was joined to Ray within the lease: the seconds it is billed for. */
-export function billedSeconds(n: LeaseNodeRecord, lease: LeaseRecord, nowMs: number): number {
-  if (n.joinedAtMs === null) return 0;
-  const end = Math.min(n.endedAtMs ?? nowMs, lease.endedAtMs ?? nowMs, lease.expiresAtMs);
-  return Math.max(0, Math.floor((end - n.joinedAtMs) / 1000));
-}
 
 /** The API view of a lease (never includes the Ray token). */
 export function clusterView(lease: LeaseRecord, nodes: LeaseNodeRecord[], baseUrl: string, nowMs: number): ClusterView {
   let accrued = 0n;
   const nodeViews = nodes.map((n) => {
-    const seconds = billedSeconds(n, lease, nowMs);
+    const seconds = billableSeconds(lease, n, nowMs);
     accrued += (BigInt(seconds) * n.pricePerGpuHour * BigInt(n.slots)) / 3600n;
     const endpoint = rayEndpointSchema.safeParse(n.endpoint);
     return {

@@ -4,6 +4,8 @@ import type { ClusterRequest, LeaseStatusMessage } from '@idlegrid/protocol';
 import type { LeaseRecord } from '@idlegrid/store';
 import type { LiveDevice } from '../live/device-registry.ts';
 import { toPlacementRequest } from '../scheduling/quote-view.ts';
+import { insufficientEscrow, leaseTermsHash } from '../settlement/lease-terms.ts';
+import { reservationIo } from '../settlement/metering.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { LeaseReconciler } from './lease-reconciler.ts';
 import { addNodes, type LeaseControllerOptions } from './lease-types.ts';
@@ -55,6 +57,8 @@ export class LeaseController {
     }
     const now = this.o.clock.now();
     const id = newLeaseId(this.o.random);
+    const durationMs = Math.round(request.hours * 3_600_000);
+    const reserve = reservationIo(result.pricePerHour, durationMs, { ioUsdPrice: this.o.ioUsdPrice });
     try {
       const lease = await this.o.store.transaction(async (tx) => {
         const created = await tx.leases.create({
@@ -71,15 +75,19 @@ export class LeaseController {
           headDeviceId: null,
           createdAtMs: now,
           readyAtMs: null,
-          expiresAtMs: now + Math.round(request.hours * 3_600_000),
+          expiresAtMs: now + durationMs,
           endedAtMs: null,
           failureReason: null,
           notices: [],
         });
         await addNodes(tx, created.id, result, true, now);
-        await tx.events.append({ kind: 'lease.created', subject: id, data: { buyer, slots: result.slots, pricePerHour: result.pricePerHour.toString() }, atMs: now });
+        if (!(await tx.escrow.open({ leaseId: id, buyer, reservedIo: reserve, termsHash: leaseTermsHash(created, await tx.leases.nodes(id), reserve) }, now))) {
+          throw insufficientEscrow(buyer, reserve, await tx.wallets.balance(buyer));
+        }
+        await tx.events.append({ kind: 'lease.created', subject: id, data: { buyer, slots: result.slots, pricePerHour: result.pricePerHour.toString(), reservedIo: reserve.toString() }, atMs: now });
         return created;
       });
+      this.o.onEscrowChange?.();
       this.o.logger.info({ leaseId: id, devices: result.devices.length, slots: result.slots }, 'lease booked');
       this.schedule(id);
       return lease;
@@ -95,8 +103,15 @@ export class LeaseController {
       if (lease.state === 'releasing' || lease.state === 'ended' || lease.state === 'failed') {
         throw new IdlegridError('LEASE_NOT_ACTIVE', { id, state: lease.state });
       }
-      const updated = await this.o.store.leases.update(id, lease.version, { expiresAtMs: lease.expiresAtMs + Math.round(hours * 3_600_000) });
-      if (!updated) throw new IdlegridError('LEASE_BUSY', { id });
+      const extraMs = Math.round(hours * 3_600_000);
+      const more = reservationIo(lease.pricePerHour, extraMs, { ioUsdPrice: this.o.ioUsdPrice });
+      const updated = await this.o.store.transaction(async (tx) => {
+        if (!(await tx.escrow.reserveMore(id, more, this.o.clock.now()))) throw insufficientEscrow(buyer, more, await tx.wallets.balance(buyer));
+        const next = await tx.leases.update(id, lease.version, { expiresAtMs: lease.expiresAtMs + extraMs });
+        if (!next) throw new IdlegridError('LEASE_BUSY', { id });
+        return next;
+      });
+      this.o.onEscrowChange?.();
       return updated;
     });
   }
@@ -132,15 +147,24 @@ export class LeaseController {
     if (rows.length > 0) await this.o.store.leases.touchNodes(rows);
   }
 
-  /** Leases the agent says it runs that the control plane no longer has on that device get released. */
-  onRunningLeases(device: LiveDevice, leaseIds: readonly string[]): void {
-    if (leaseIds.length === 0) return;
-    void this.o.store.leases.activeNodesOnDevice(device.id).then((nodes) => {
-      const active = new Set<string>(nodes.map((n) => n.leaseId));
-      for (const leaseId of leaseIds) {
-        if (!active.has(leaseId)) device.send({ type: 'release', leaseId, reason: 'this device is no longer part of the lease' });
-      }
-    }, (err: unknown) => this.o.logger.error({ err }, 'running-lease check failed'));
+  /**
+   * A heartbeat's leases: the agent's signed usage of the ones the device really serves is
+   * recorded (the cap on billing); leases the control plane no longer has on that device get released.
+   */
+  onRunningLeases(device: LiveDevice, leases: ReadonlyArray<{ leaseId: LeaseId; gpuSeconds: number }>): void {
+    if (leases.length === 0) return;
+    const now = this.o.clock.now();
+    void this.o.store.leases
+      .activeNodesOnDevice(device.id)
+      .then(async (nodes) => {
+        const active = new Set<string>(nodes.map((n) => n.leaseId));
+        const usage = leases.filter((l) => active.has(l.leaseId)).map((l) => ({ leaseId: l.leaseId, deviceId: device.id, reportedSeconds: l.gpuSeconds, atMs: now }));
+        for (const l of leases) {
+          if (!active.has(l.leaseId)) device.send({ type: 'release', leaseId: l.leaseId, reason: 'this device is no longer part of the lease' });
+        }
+        if (usage.length > 0) await this.o.store.settlement.recordUsage(usage);
+      })
+      .catch((err: unknown) => this.o.logger.error({ err }, 'running-lease check failed'));
   }
 
   private deviceLost(device: LiveDevice): void {

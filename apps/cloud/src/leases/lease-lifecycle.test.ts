@@ -7,6 +7,7 @@ import { createCloudApp, type CloudApp } from '../app.ts';
 import { loadCloudConfig } from '../config.ts';
 import type { LiveDevice } from '../live/device-registry.ts';
 import { FakeInspector } from '../testing/fake-inspector.ts';
+import { fundEscrowForTest } from '../testing/fund-escrow.ts';
 import { liveDevice } from '../testing/live-device.ts';
 
 type Sent = Array<Record<string, unknown>>;
@@ -25,6 +26,7 @@ beforeEach(async () => {
     config: loadCloudConfig({}, { provisionTimeoutSeconds: 60 }),
     store, clock, random: seededRandom(9), logger: pino({ level: 'silent' }), inspector,
   });
+  await fundEscrowForTest(store, buyer, 1_000_000_000n);
   devices.length = 0;
   for (let i = 0; i < 4; i++) {
     const outbox: Sent = [];

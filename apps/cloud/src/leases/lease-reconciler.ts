@@ -130,6 +130,7 @@ export class LeaseReconciler {
     if (await this.o.store.leases.update(lease.id, current.version, { state: 'ended', endedAtMs: now })) {
       this.o.logger.info({ leaseId: lease.id }, 'lease ended');
       await this.event(lease.id, 'lease.ended', {});
+      this.o.onEscrowChange?.();
     }
   }
 
@@ -143,6 +144,7 @@ export class LeaseReconciler {
     if (await this.o.store.leases.update(lease.id, current.version, { state: 'failed', failureReason: reason, endedAtMs: now })) {
       this.o.logger.warn({ leaseId: lease.id, reason }, 'lease failed');
       await this.event(lease.id, 'lease.failed', { reason });
+      this.o.onEscrowChange?.();
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock, LeaseId, RandomSource } from '@idlegrid/domain';
+import type { Clock, LeaseId, MicroUsd, RandomSource } from '@idlegrid/domain';
 import type { Placement } from '@idlegrid/scheduler';
 import type { Store } from '@idlegrid/store';
 import type { DeviceRegistry } from '../live/device-registry.ts';
@@ -20,6 +20,10 @@ export interface LeaseControllerOptions {
   releaseTimeoutSeconds: number;
   /** How often every active lease is reconciled. */
   tickSeconds: number;
+  /** The IO reference price that turns a lease's USD price into the IO reserved from escrow. */
+  ioUsdPrice: MicroUsd;
+  /** Called after escrow changed (a booking, an extension, a lease ended) so settlement acts soon. */
+  onEscrowChange?: () => void;
 }
 
 /** Adds one node per placed device; the first becomes the head when `withHead`. */

@@ -11,6 +11,7 @@ import { generateKeypair, signBytes, type Keypair } from '@idlegrid/protocol';
 import { loadCloudConfig } from '../config.ts';
 import { startCloud, type RunningCloud } from '../server.ts';
 import { FakeInspector } from '../testing/fake-inspector.ts';
+import { fundEscrowForTest } from '../testing/fund-escrow.ts';
 import { liveDevice } from '../testing/live-device.ts';
 
 let cloud: RunningCloud;
@@ -48,6 +49,7 @@ beforeAll(async () => {
   cloud.cloud.registry.connect(liveDevice());
   const owner = generateKeypair();
   ownerKey = await apiKeyFor(owner);
+  await fundEscrowForTest(cloud.store, toAddress(owner.address), 10_000_000n);
   const lease = await cloud.cloud.leases.book(toAddress(owner.address), { gpu: 'cpu', count: 1, hours: 1, topology: 'tight', pay: 'IO', verifiedOnly: false });
   leaseId = lease.id;
 });

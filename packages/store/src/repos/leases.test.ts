@@ -183,7 +183,7 @@ describeEachStore('leases', ({ open }) => {
 
     const endpoint = { host: '10.0.0.5', ports: { gcs: 6379, dashboard: 8265 }, tls: true };
     const head = await store.leases.addNode(newNode(lease, a, { role: 'head', endpoint, pricePerGpuHour: microUsd(2n ** 62n) }));
-    expect(head).toEqual({ ...newNode(lease, a, { role: 'head', endpoint, pricePerGpuHour: microUsd(2n ** 62n) }), id: head.id });
+    expect(head).toEqual({ ...newNode(lease, a, { role: 'head', endpoint, pricePerGpuHour: microUsd(2n ** 62n) }), id: head.id, billedUntilMs: null });
     const worker = await store.leases.addNode(newNode(lease, b, { slots: 4 }));
     await store.leases.addNode(newNode(other, c));
     expect(worker.id).toBeGreaterThan(head.id);

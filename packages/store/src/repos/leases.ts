@@ -63,13 +63,15 @@ export interface LeaseNodeRecord {
   lastSeenMs: number | null;
   endedAtMs: number | null;
   endReason: string | null;
+  /** Settlement has metered this node up to here (ms); null before its first meter record. */
+  billedUntilMs: number | null;
 }
 
 export type NewLease = Omit<LeaseRecord, 'version'>;
 export type LeasePatch = Partial<
   Pick<LeaseRecord, 'state' | 'name' | 'headDeviceId' | 'readyAtMs' | 'expiresAtMs' | 'endedAtMs' | 'failureReason' | 'notices' | 'pricePerHour'>
 >;
-export type NewLeaseNode = Omit<LeaseNodeRecord, 'id'>;
+export type NewLeaseNode = Omit<LeaseNodeRecord, 'id' | 'billedUntilMs'>;
 export type LeaseNodePatch = Partial<
   Pick<LeaseNodeRecord, 'state' | 'rayNodeId' | 'endpoint' | 'joinedAtMs' | 'lastSeenMs' | 'endedAtMs' | 'endReason' | 'role'>
 >;
@@ -364,5 +366,6 @@ function toLeaseNodeRecord(row: Selectable<LeaseNodesTable>): LeaseNodeRecord {
     lastSeenMs: toNumberOrNull(row.last_seen_ms),
     endedAtMs: toNumberOrNull(row.ended_at_ms),
     endReason: row.end_reason,
+    billedUntilMs: toNumberOrNull(row.billed_until_ms),
   };
 }

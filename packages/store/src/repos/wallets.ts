@@ -43,6 +43,12 @@ export interface WalletsRepo {
   deposits(wallet: Address, options?: { limit?: number }): Promise<DepositRecord[]>;
   /** The deposit recorded under this signature, or null. */
   deposit(signature: string): Promise<DepositRecord | null>;
+  /** USDC deposits whose IO credit is not yet backed on chain (no conversion transaction recorded), oldest first. */
+  unconverted(limit: number): Promise<DepositRecord[]>;
+  /** Records the transaction that converted a USDC deposit (USDC to treasury, IO minted into escrow). */
+  setConversion(signature: string, conversionSignature: string): Promise<void>;
+  /** The conversion transaction of a USDC deposit, or null. */
+  conversionOf(signature: string): Promise<string | null>;
 }
 
 export function walletsRepo(ctx: RepoContext): WalletsRepo {
@@ -111,6 +117,28 @@ export function walletsRepo(ctx: RepoContext): WalletsRepo {
     },
 
     deposit: findDeposit,
+
+    async unconverted(limit) {
+      const rows = await db
+        .selectFrom('deposits')
+        .selectAll()
+        .where('token', '=', 'USDC')
+        .where('conversion_signature', 'is', null)
+        .orderBy('at_ms')
+        .orderBy('signature')
+        .limit(assertInteger('limit', limit))
+        .execute();
+      return rows.map(toDepositRecord);
+    },
+
+    async setConversion(signature, conversionSignature) {
+      await db.updateTable('deposits').set({ conversion_signature: conversionSignature }).where('signature', '=', signature).execute();
+    },
+
+    async conversionOf(signature) {
+      const row = await db.selectFrom('deposits').select('conversion_signature').where('signature', '=', signature).executeTakeFirst();
+      return row?.conversion_signature ?? null;
+    },
   });
 }
 

@@ -1,16 +1,18 @@
 import type { Clock } from '@idlegrid/domain';
 import {
   clusterIdParamSchema, clusterListQuerySchema, clusterListResponseSchema, clusterRequestSchema, clusterViewSchema,
-  extendRequestSchema,
+  extendRequestSchema, auditResponseSchema,
 } from '@idlegrid/protocol';
+import type { Ledger } from '@idlegrid/chain';
 import { ACTIVE_LEASE_STATES, type LeaseRecord, type Store } from '@idlegrid/store';
 import type { Context } from 'hono';
 import { clusterView } from '../../leases/cluster-view.ts';
 import type { LeaseController } from '../../leases/lease-controller.ts';
+import { auditLease } from '../../settlement/audit.ts';
 import type { AppEnv } from '../app-env.ts';
 import type { ApiRouter } from '../router.ts';
 
-export function addClusterRoutes(router: ApiRouter, store: Store, leases: LeaseController, clock: Clock): void {
+export function addClusterRoutes(router: ApiRouter, store: Store, leases: LeaseController, clock: Clock, ledger: Ledger | undefined): void {
   const view = async (c: Context<AppEnv>, lease: LeaseRecord) =>
     clusterView(lease, await store.leases.nodes(lease.id), new URL(c.req.url).origin, clock.now());
 
@@ -42,5 +44,19 @@ export function addClusterRoutes(router: ApiRouter, store: Store, leases: LeaseC
   router.add(
     { method: 'post', path: '/v1/clusters/{id}/release', summary: 'Stop the cluster now; Ray is stopped on every node', tag: 'clusters', auth: true, params: clusterIdParamSchema, response: clusterViewSchema },
     async ({ params, c }) => view(c, await leases.release(params.id, c.get('wallet'), 'released by the buyer')),
+  );
+
+  if (!ledger) return;
+  router.add(
+    {
+      method: 'get',
+      path: '/v1/clusters/{id}/audit',
+      summary: 'Settlement audit: nodes, billed seconds, payouts, fee, burn, refund, every transaction, Merkle proofs; re-checked against the chain',
+      tag: 'clusters',
+      auth: true,
+      params: clusterIdParamSchema,
+      response: auditResponseSchema,
+    },
+    async ({ params, c }) => auditLease(store, ledger, await leases.owned(params.id, c.get('wallet'))),
   );
 }

@@ -6,6 +6,7 @@ import {
 } from '@idlegrid/protocol';
 import type { DepositRecord, Store } from '@idlegrid/store';
 import type { CloudConfig } from '../../config.ts';
+import type { Settler } from '../../settlement/settler.ts';
 import { fromChainError, onChain } from '../chain-errors.ts';
 import type { ApiRouter } from '../router.ts';
 
@@ -36,7 +37,7 @@ function depositView(d: DepositRecord): DepositView {
  * The buyer's wallet: on-chain balances, escrow balance, deposits (relayed and credited) and,
  * on the embedded network, an airdrop.
  */
-export function addWalletRoutes(router: ApiRouter, store: Store, clock: Clock, ledger: Ledger, config: CloudConfig): void {
+export function addWalletRoutes(router: ApiRouter, store: Store, clock: Clock, ledger: Ledger, config: CloudConfig, settler: Settler): void {
   const referencePrice = parseUsd(config.ioUsdReferencePrice);
   const walletView = async (l: Ledger, wallet: Address) => {
     const [balances, escrow, deposits] = await Promise.all([
@@ -152,6 +153,8 @@ export function addWalletRoutes(router: ApiRouter, store: Store, clock: Clock, l
       });
       // Already on the books: a true replay, credited at most once.
       if (!credited) throw new IdlegridError('CHAIN_DEPOSIT_REPLAY', { signature: verified.signature });
+      // A USDC credit is backed on chain right away; if that fails, the next settlement round does it.
+      if (token === 'USDC') await settler.tasks.convert(deposit).catch(() => settler.nudge());
       return { deposit: depositView(deposit), escrow: { io: formatDecimal(await store.wallets.balance(wallet)) } };
     },
   );
