@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     await waitForDevices(n, 4);
     log('idlegrid deploy --count 3 --wait…');
     const t0 = Date.now();
+    await n.fundBuyer();
     const cluster = await n.cliJson<ClusterView>(['cloud', 'deploy', '--gpu', 'cpu', '--count', '3', '--hours', '1', '--topology', 'spread', '--wait', '--timeout', '300']);
     const deploy = (Date.now() - t0) / 1000;
     const worker = cluster.nodes.find((x) => x.role === 'worker' && x.state === 'joined');

@@ -46,6 +46,7 @@ const activeNodes = (c: ClusterView) => c.nodes.filter((x) => ['assigned', 'star
 
 describe('a Ray cluster from three suppliers (network namespaces, real Ray)', () => {
   it('deploys a 3-node cluster that becomes ready only when Ray sees all nodes', async () => {
+    await n.fundBuyer();
     const started = Date.now();
     cluster = await n.cliJson<ClusterView>(['cloud', 'deploy', '--gpu', 'cpu', '--count', '3', '--hours', '1', '--topology', 'spread', '--wait', '--timeout', '240']);
     expect(cluster.state).toBe('ready');

@@ -24,6 +24,8 @@ export interface ClusterNetwork {
   cliJson<T>(args: string[], env?: NodeJS.ProcessEnv, timeoutMs?: number): Promise<T>;
   startAgent(host: Host, price: string): Promise<void>;
   agentDataDir(host: Host): string;
+  /** Airdrops SOL and USDC to the buyer's wallet (embedded network) and deposits the USDC into escrow. */
+  fundBuyer(usdc?: string): Promise<void>;
   supply(): Promise<SupplyResponse>;
   cluster(id: string): Promise<ClusterView>;
   waitForCluster(id: string, done: (c: ClusterView) => boolean, timeoutMs: number): Promise<ClusterView>;
@@ -85,6 +87,10 @@ export async function startClusterNetwork(o: ClusterNetworkOptions): Promise<Clu
         child.stdout?.pipe(agentLog);
         child.stderr?.pipe(agentLog);
         agents.set(host.name, child);
+      },
+      async fundBuyer(usdc = '100') {
+        await network.cliJson(['wallet', 'airdrop', '--sol', '1', '--io', '0', '--usdc', usdc]);
+        await network.cliJson(['wallet', 'deposit', '--amount', usdc, '--token', 'USDC']);
       },
       supply: () => network.cliJson<SupplyResponse>(['cloud', 'search', '--gpu', 'cpu']),
       cluster: (id) => network.cliJson<ClusterView>(['cloud', 'status', id]),

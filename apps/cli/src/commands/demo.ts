@@ -1,7 +1,9 @@
 import { IdlegridError } from '@idlegrid/domain';
-import type { ClusterView } from '@idlegrid/protocol';
+import { loadOrCreateKeypair, type AuditResponse, type ClusterView, type WalletResponse } from '@idlegrid/protocol';
 import { createJobsClient, pythonEntrypoint } from '@idlegrid/ray';
 import { CloudClient } from '../cloud-client.ts';
+import { depositToEscrow } from '../deposit.ts';
+import { walletPath } from '../home.ts';
 import { progress, type GlobalOptions } from '../output.ts';
 
 /** A Ray program that runs tasks on every node of the cluster and prints which nodes it saw. */
@@ -20,11 +22,15 @@ print("NODES", ",".join(sorted(set(nodes))))
 `;
 
 export interface DemoResult {
+  /** IO credited to the buyer's escrow by the demo's USDC deposit. */
+  depositedIo: string;
   clusterId: string;
   deployToReadySeconds: number;
   job: { submissionId: string; status: string; distinctNodes: number; logs: string };
   releasedState: string;
   accruedUsd: string;
+  /** The settlement audit once the cluster is settled (or the latest one when settling took too long). */
+  audit: Pick<AuditResponse, 'consistent' | 'settled' | 'money'> & { transactions: number };
 }
 
 /**
@@ -35,6 +41,11 @@ export async function runDemo(cloudUrl: string, env: NodeJS.ProcessEnv, g: Globa
   const api = new CloudClient(cloudUrl, env);
   const bar = progress(g);
   const say = (text: string) => (g.json ? undefined : process.stderr.write(`${text}\n`));
+  say('Demo: funding the buyer (embedded airdrop of SOL and USDC) and depositing 50 USDC into escrow…');
+  await api.post<WalletResponse>('/v1/wallet/airdrop', { sol: '1', io: '0', usdc: '100' }, true);
+  const { keypair } = await loadOrCreateKeypair(walletPath(env));
+  const deposit = await depositToEscrow(api, keypair, 'USDC', 50_000_000n);
+  say(`Demo: escrow holds ${deposit.escrow.io} IO.`);
   say('Demo: booking a 2-node cluster as a buyer…');
   const started = Date.now();
   let cluster = await api.post<ClusterView>('/v1/clusters', { gpu: 'cpu', count: 2, hours: 0.25, topology: 'spread', name: 'demo' }, true);
@@ -69,11 +80,23 @@ export async function runDemo(cloudUrl: string, env: NodeJS.ProcessEnv, g: Globa
     released = await api.get<ClusterView>(`/v1/clusters/${cluster.id}`, {}, true);
   }
   say(`Demo: job ${job.status} on ${distinctNodes} node(s); cluster ${released.state}; billed $${released.accruedUsd}.`);
+  say('Demo: waiting for settlement (payouts, fee burn, refund) and auditing it against the chain…');
+  let audit = await api.get<AuditResponse>(`/v1/clusters/${cluster.id}/audit`, {}, true);
+  const settleStarted = Date.now();
+  while (!audit.settled && Date.now() - settleStarted < 180_000) {
+    bar.update(`${cluster.id}: settling (${audit.batches.length} batch(es) so far)`);
+    await new Promise((r) => setTimeout(r, 1000));
+    audit = await api.get<AuditResponse>(`/v1/clusters/${cluster.id}/audit`, {}, true);
+  }
+  bar.done();
+  say(`Demo: charged ${audit.money.chargedIo} IO, suppliers got ${audit.money.paidToSuppliersIo} IO, refund ${audit.money.refundIo ?? 'pending'} IO; audit consistent: ${audit.consistent}.`);
   return {
+    depositedIo: deposit.deposit.ioCredited,
     clusterId: cluster.id,
     deployToReadySeconds: Math.round(readySeconds * 10) / 10,
     job: { submissionId, status: job.status, distinctNodes, logs },
     releasedState: released.state,
     accruedUsd: released.accruedUsd,
+    audit: { consistent: audit.consistent, settled: audit.settled, money: audit.money, transactions: audit.transactions.length },
   };
 }

@@ -22,6 +22,7 @@ interface UpOptions {
   epochSeconds?: string;
   readyTimeout: string;
   demo?: boolean;
+  settleSeconds?: string;
 }
 
 const BIN = fileURLToPath(new URL('../../bin/idlegrid.js', import.meta.url));
@@ -37,6 +38,7 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
     .option('--database-url <url>', 'use PostgreSQL (postgres://…) instead of embedded SQLite')
     .option('--chain <chain>', 'settlement chain: embedded (default; an RPC URL is not wired yet)')
     .option('--epoch-seconds <s>', 'reward epoch length (shorter for a quick local network)')
+    .option('--settle-seconds <s>', 'settlement interval: one batch of payouts per this many seconds (default 10 on a local network)')
     .option('--ready-timeout <s>', 'seconds to wait for the agents to come online', '60')
     .option('--demo', 'once up, book a 2-node cluster as a buyer, run a Ray job on it and release it (the network keeps running)')
     .action(async (opts: UpOptions) => {
@@ -50,6 +52,7 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
         port: opts.port,
         host: opts.host,
         dataDir: join(dataDir, 'cloud'),
+        ...(opts.settleSeconds !== undefined ? { settleSeconds: opts.settleSeconds } : process.env['IDLEGRID_SETTLE_SECONDS'] ? {} : { settleSeconds: 10 }),
         ...(opts.chain !== undefined ? { chain: opts.chain } : {}),
         ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
       });

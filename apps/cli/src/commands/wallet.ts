@@ -1,12 +1,12 @@
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { buildDepositTransfer } from '@idlegrid/chain';
-import { IdlegridError, parseDecimal, type Address } from '@idlegrid/domain';
+import { IdlegridError, parseDecimal } from '@idlegrid/domain';
 import {
   generateKeypair, loadOrCreateKeypair, readKeypairFile, writeKeypairFile,
-  type ChainInfoResponse, type CreateDepositResponse, type WalletResponse,
+  type WalletResponse,
 } from '@idlegrid/protocol';
 import { CloudClient } from '../cloud-client.ts';
+import { depositToEscrow } from '../deposit.ts';
 import { resolveCloudUrl, walletPath } from '../home.ts';
 import { emit, table, type GlobalOptions } from '../output.ts';
 
@@ -78,14 +78,7 @@ export function addWalletCommands(program: Command, globals: () => GlobalOptions
       const client = new CloudClient(await resolveCloudUrl(g.cloud, process.env), process.env);
       const { keypair } = await loadOrCreateKeypair(walletPath(process.env));
       // The wallet signs here; the cloud only checks and relays the signed transfer.
-      const chain = await client.get<ChainInfoResponse>('/v1/chain');
-      const transaction = await buildDepositTransfer(keypair, {
-        mint: chain.mints[token] as Address,
-        escrow: chain.escrow[token] as Address,
-        amount,
-        lifetime: { blockhash: chain.recentBlockhash, lastValidBlockHeight: BigInt(chain.lastValidBlockHeight) },
-      });
-      const res = await client.post<CreateDepositResponse>('/v1/wallet/deposits', { transaction, token }, true);
+      const res = await depositToEscrow(client, keypair, token, amount);
       const d = res.deposit;
       emit(g, res, () =>
         [
