@@ -6,8 +6,14 @@
 // Options: --payouts N (default 10000), --batch-size N (payouts per batch, default 1000),
 // --recipients N (distinct wallets paid round-robin, default min(payouts, 1000)),
 // --no-persist (keep the chain in memory instead of saving it after every batch).
+// End to end as the control plane does it: every payment transaction is recorded in a SQLite
+// store (the control plane's idempotency table) before it is sent.
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { benchSettlement, type SettlementBenchOptions } from '@idlegrid/chain';
+import { openStore } from '@idlegrid/store';
+import { storeIdempotency } from '@idlegrid/cloud';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -32,15 +38,21 @@ function intOption(flag: string): number | undefined {
 const payouts = intOption('--payouts') ?? 10_000;
 const batchSize = intOption('--batch-size') ?? 1_000;
 const recipients = Math.min(intOption('--recipients') ?? 1_000, payouts);
-const options: SettlementBenchOptions = { payouts, batchSize, recipients, persist: !argv.includes('--no-persist') };
+const storeDir = mkdtempSync(join(os.tmpdir(), 'idlegrid-settle-bench-'));
+const store = await openStore({ kind: 'sqlite', path: join(storeDir, 'idlegrid.sqlite') });
+const options: SettlementBenchOptions = { payouts, batchSize, recipients, persist: !argv.includes('--no-persist'), idempotency: storeIdempotency(store) };
 
 const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
 const started = performance.now();
 log(`settling ${payouts} payouts on the embedded chain: batches of ${batchSize}, ${recipients} recipients, persist ${String(options.persist)}…`);
-const bench = await benchSettlement(options);
+const bench = await benchSettlement(options).finally(async () => {
+  await store.close();
+  rmSync(storeDir, { recursive: true, force: true });
+});
 
 const result = {
   ...bench,
+  recorded_in: 'sqlite',
   batch_size: batchSize,
   recipients,
   node: process.version,

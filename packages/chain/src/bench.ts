@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { manualClock, type Address } from '@idlegrid/domain';
 import { openEmbeddedLedger } from './embedded/index.ts';
 import { MemoryIdempotencyStore } from './idempotency.ts';
-import type { Payout } from './ledger.ts';
+import type { IdempotencyStore, Payout } from './ledger.ts';
 import { signerFromSeed } from './wire.ts';
 
 export interface SettlementBenchOptions {
@@ -17,6 +17,8 @@ export interface SettlementBenchOptions {
   readonly batchSize?: number;
   /** Save the chain to a data dir after every batch, as `idlegrid up` does (default true). */
   readonly persist?: boolean;
+  /** Where each payment transaction is recorded before it is sent (default: in memory). */
+  readonly idempotency?: IdempotencyStore;
 }
 
 export interface SettlementBenchResult {
@@ -46,7 +48,7 @@ export async function benchSettlement(options: SettlementBenchOptions = {}): Pro
   const nRecipients = Math.max(1, Math.min(options.recipients ?? 1_000, payouts));
   const dir = persist ? mkdtempSync(join(tmpdir(), 'idlegrid-chain-bench-')) : null;
   const clock = manualClock(1_750_000_000_000);
-  const ledger = await openEmbeddedLedger({ dataDir: dir, clock, idempotency: new MemoryIdempotencyStore() });
+  const ledger = await openEmbeddedLedger({ dataDir: dir, clock, idempotency: options.idempotency ?? new MemoryIdempotencyStore() });
   try {
     const info = await ledger.bootstrap();
     const amount = 1_000n;
