@@ -128,7 +128,7 @@ describe('wallet API over an embedded ledger', () => {
     // The USDC moved on to treasury and the 9.8 IO credit was minted into escrow: escrow backs every credit.
     expect(await escrowTotals()).toEqual([io0 + 22_300_000n, usdc0]);
     expect(await ledger.tokenAccountBalance(ledger.info().accounts.USDC.treasury)).toBe(10_000_000n);
-    expect(await store.wallets.conversionOf((usdc.body as { deposit: { signature: string } }).deposit.signature)).not.toBeNull();
+    expect(await store.wallets.conversionOf((usdc.body as unknown as { deposit: { signature: string } }).deposit.signature)).not.toBeNull();
     expect(await store.wallets.balance(buyer.wallet.address)).toBe(22_300_000n);
   });
 
