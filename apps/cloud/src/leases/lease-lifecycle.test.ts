@@ -203,4 +203,28 @@ describe('lease lifecycle', () => {
     const res = await cloud.app.request(`/v1/clusters/${lease.id}`, { headers: { authorization: `Bearer ${key.apiKey}` } });
     expect(res.status).toBe(404);
   });
+
+  it('reserves price × slots × hours from escrow, refuses a short balance with a coded error that says how much is missing, and reserves more on extend', async () => {
+    const poor = toAddress(generateKeypair().address);
+    await fundEscrowForTest(store, poor, 100_000n);
+    const request = { gpu: 'cpu', count: 2, hours: 1, topology: 'spread' as const, pay: 'IO' as const, verifiedOnly: false };
+    // Two cheapest devices: 0.10 + 0.11 USD/h = 0.21 IO for an hour at 1.00 USD per IO.
+    await expect(cloud.leases.book(poor, request)).rejects.toMatchObject({
+      code: 'INSUFFICIENT_ESCROW', context: { needed: '0.21', available: '0.1', missing: '0.11', wallet: poor },
+    });
+    expect(await store.wallets.balance(poor)).toBe(100_000n);
+    expect(await store.leases.list({ buyer: poor, limit: 10 })).toEqual([]);
+    // Nothing stays reserved by a refused booking: the same slots can be booked by someone else.
+    await fundEscrowForTest(store, poor, 150_000n);
+    const lease = await cloud.leases.book(poor, request);
+    expect(await store.wallets.balance(poor)).toBe(40_000n);
+    expect((await store.escrow.get(lease.id))!.reservedIo).toBe(210_000n);
+    await expect(cloud.leases.extend(lease.id, poor, 1)).rejects.toMatchObject({ code: 'INSUFFICIENT_ESCROW', context: { missing: '0.17' } });
+    expect((await store.leases.get(lease.id))!.expiresAtMs).toBe(lease.expiresAtMs);
+    await fundEscrowForTest(store, poor, 170_000n);
+    const extended = await cloud.leases.extend(lease.id, poor, 1);
+    expect(extended.expiresAtMs).toBe(lease.expiresAtMs + 3_600_000);
+    expect((await store.escrow.get(lease.id))!.reservedIo).toBe(420_000n);
+    expect(await store.wallets.balance(poor)).toBe(0n);
+  });
 });
