@@ -61,7 +61,7 @@ describe('settlement survives SIGKILL at 30 random points', () => {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
     const dir = await mkdtemp(join(tmpdir(), 'idlegrid-crash-'));
     const buyer = signerFromSeed(new Uint8Array(randomBytes(32)));
-    const suppliers = Array.from({ length: 40 }, () => ({ device: toAddress(generateKeypair().address) as DeviceId, payout: toAddress(generateKeypair().address) }));
+    const suppliers = Array.from({ length: 40 }, () => ({ device: toAddress(generateKeypair().address), payout: toAddress(generateKeypair().address) }));
     await withBooks(dir, async (store, ledger) => {
       // A USDC deposit, credited but not yet converted on chain: the first run converts it (and dies doing so).
       await ledger.airdrop(buyer.address, { sol: 10n ** 9n, usdc: 1_000_000_000n });

@@ -185,8 +185,8 @@ describe('settlement', () => {
     await settler.round();
     const batch = (await store.settlement.batch(`stl-${T0 + 60_000}`))!;
     // Someone pays the same batch again under another id but with the batch's memo.
-    await ledger.payBatch({ id: 'rogue', memo: batch.memo, transfers: [{ to: s.payout as Address, amount: 1n }], mint: 'IO' });
-    const audit = await auditLease(store, ledger, (await store.leases.get(id as LeaseId))!);
+    await ledger.payBatch({ id: 'rogue', memo: batch.memo, transfers: [{ to: s.payout, amount: 1n }], mint: 'IO' });
+    const audit = await auditLease(store, ledger, (await store.leases.get(id))!);
     expect(audit.consistent).toBe(false);
     expect(audit.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([`exactly the recorded transactions carry ${batch.memo}`]);
   });
