@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openEmbeddedLedger, signerFromSeed, type EmbeddedLedger } from '@idlegrid/chain';
-import { seededRandom, toAddress, type Address, type DeviceId, type LeaseId } from '@idlegrid/domain';
+import { seededRandom, toAddress, type Address, type LeaseId } from '@idlegrid/domain';
 import { generateKeypair } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { auditLease } from '../../apps/cloud/src/settlement/audit.ts';
