@@ -34,18 +34,14 @@ describe('idlegrid up --demo (the main job) and its settlement on the embedded c
     const netDir = join(root, 'net');
     const env = { ...process.env, IDLEGRID_HOME: join(root, 'home'), LOG_LEVEL: 'warn' };
     const up = await startCliLines(['up', '--workers', '3', '--port', '0', '--data-dir', netDir, '--settle-seconds', '5', '--demo', '--json'], env, 2);
-    let demo: DemoLine['demo'];
-    try {
-      expect(up.lines[0]).toMatchObject({ ready: true, workers: 3 });
-      demo = (up.lines[1] as DemoLine).demo;
-      expect(demo.depositedIo).toBe('49'); // 50 USDC at 1.00 minus 200 bps
-      expect(demo.job).toMatchObject({ status: 'SUCCEEDED', distinctNodes: 2 });
-      expect(demo.releasedState).toBe('ended');
-      expect(demo.audit).toMatchObject({ consistent: true, settled: true });
-    } finally {
-      up.child.kill('SIGTERM');
-      expect(await exited(up.child, 30_000)).toBe(0);
-    }
+    up.child.kill('SIGTERM');
+    expect(await exited(up.child, 30_000)).toBe(0);
+    expect(up.lines[0]).toMatchObject({ ready: true, workers: 3 });
+    const demo = (up.lines[1] as DemoLine).demo;
+    expect(demo.depositedIo).toBe('49'); // 50 USDC at 1.00 minus 200 bps
+    expect(demo.job).toMatchObject({ status: 'SUCCEEDED', distinctNodes: 2 });
+    expect(demo.releasedState).toBe('ended');
+    expect(demo.audit).toMatchObject({ consistent: true, settled: true });
 
     // Re-read what the network left on disk: the store and the chain.
     const store = await openStore({ kind: 'sqlite', path: join(netDir, 'cloud', 'idlegrid.sqlite') });
@@ -95,6 +91,7 @@ describe('idlegrid up --demo (the main job) and its settlement on the embedded c
 
     // Restart on the same data dir: balances, leases and history are all still there.
     const again = await startCliLines(['up', '--workers', '0', '--port', '0', '--data-dir', netDir, '--json'], env, 1);
+    let code: number | null = null;
     try {
       // The demo's buyer keeps its wallet in <data dir>/buyer-home.
       const buyerEnv = { ...env, IDLEGRID_HOME: join(netDir, 'buyer-home'), IDLEGRID_CLOUD_URL: (again.lines[0] as { url: string }).url };
@@ -112,7 +109,8 @@ describe('idlegrid up --demo (the main job) and its settlement on the embedded c
       expect(audit).toMatchObject({ consistent: true, settled: true, money: demo.audit.money });
     } finally {
       again.child.kill('SIGTERM');
-      expect(await exited(again.child, 30_000)).toBe(0);
+      code = await exited(again.child, 30_000);
     }
+    expect(code).toBe(0);
   }, 420_000);
 });

@@ -10,7 +10,7 @@ import { loadCloudConfig, startCloud, type RunningCloud } from '@idlegrid/cloud'
 import { idlegridHome, updateHomeConfig } from '../home.ts';
 import { emit, progress, type GlobalOptions } from '../output.ts';
 import { waitForSignal } from '../signals.ts';
-import { runDemo } from './demo.ts';
+import { runDemo, type DemoResult } from './demo.ts';
 
 interface UpOptions {
   workers: string;
@@ -77,16 +77,24 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
           'Ctrl-C stops everything.',
         ].join('\n'),
       );
+      // Ctrl-C (or SIGTERM) stops everything at any point, the demo included.
+      const stopped = waitForSignal();
       if (opts.demo) {
+        const demo = runDemo(cloud.url, { ...process.env, IDLEGRID_HOME: join(dataDir, 'buyer-home') }, g);
+        demo.catch(() => undefined); // a demo cut short by a signal fails as the network stops
+        let result: DemoResult | null;
         try {
-          const demo = await runDemo(cloud.url, { ...process.env, IDLEGRID_HOME: join(dataDir, 'buyer-home') }, g);
-          emit(g, { demo }, () => `Demo done: cluster ${demo.clusterId} was ready in ${demo.deployToReadySeconds} s; job ${demo.job.status}. The network keeps running (Ctrl-C stops it).`);
+          result = await Promise.race([demo, stopped.then(() => null)]);
         } catch (e) {
           await shutdown(cloud, agents);
           throw e;
         }
+        if (result) {
+          const done = result;
+          emit(g, { demo: done }, () => `Demo done: cluster ${done.clusterId} was ready in ${done.deployToReadySeconds} s; job ${done.job.status}. The network keeps running (Ctrl-C stops it).`);
+        }
       }
-      await waitForSignal();
+      await stopped;
       await shutdown(cloud, agents);
     });
 }
