@@ -9,6 +9,7 @@ import { seededRandom, toAddress, type Address, type LeaseId } from '@idlegrid/d
 import { generateKeypair } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { auditLease } from '../../apps/cloud/src/settlement/audit.ts';
+import { withdrawalMemo } from '../../apps/cloud/src/settlement/chain-tasks.ts';
 import { CRASH_POINTS } from '../../apps/cloud/src/settlement/crash-points.ts';
 import { billableSeconds } from '../../apps/cloud/src/settlement/metering.ts';
 import { storeIdempotency } from '../../apps/cloud/src/settlement/store-idempotency.ts';
@@ -50,8 +51,8 @@ function serve(dir: string, crashAt: string | null, untilMs: number): Promise<{ 
 /**
  * Crash safety of settlement: the control plane is killed with SIGKILL 30 times at random points
  * of settlement (after a batch is recorded, after a payment transaction is recorded, after it is
- * sent, after a batch, refund or anchor landed but before the store heard of it…) while new
- * ended leases keep arriving; each time it is restarted on the same data dir. Afterwards: every
+ * sent, after a batch, refund, anchor or withdrawal landed but before the store heard of it…)
+ * while new ended leases and withdrawals keep arriving; each time it is restarted on the same data dir. Afterwards: every
  * billed second is paid exactly once, every refund and anchor is on chain once, audits agree.
  */
 describe('settlement survives SIGKILL at 30 random points', () => {
@@ -77,6 +78,8 @@ describe('settlement survives SIGKILL at 30 random points', () => {
         const now = Date.now();
         const chosen = [...suppliers].sort(() => random() - 0.5).slice(0, 5 + Math.floor(random() * 26));
         const seconds = 30 + Math.floor(random() * 90);
+        // …and the buyer asks for a little escrow back (recorded, sent by the next round).
+        await store.wallets.withdraw({ id: `wdr_test_${i}`, wallet: buyer.address, amountIo: 10_000n, atMs: now });
         leases.push(await seedLease(store, {
           buyer: buyer.address, createdAtMs: now - 300_000, readyAtMs: now - 290_000, endedAtMs: now - 290_000 + seconds * 1000 + 400,
           expiresAtMs: now + 3_600_000, reservedIo: 10_000_000n, seed: i + 1,
@@ -117,7 +120,11 @@ describe('settlement survives SIGKILL at 30 random points', () => {
         expect(await ledger.findByMemo(b.memo)).toEqual(b.signatures);
       }
       for (const [payout, net] of expected) expect((await ledger.balances(payout)).io).toBe(net);
-      expect((await ledger.balances(buyer.address)).io).toBe(refunds);
+      for (let i = 0; i < KILLS; i++) {
+        const w = (await store.wallets.withdrawal(`wdr_test_${i}`))!;
+        expect(await ledger.findByMemo(withdrawalMemo(w.id))).toEqual([w.signature]);
+      }
+      expect((await ledger.balances(buyer.address)).io).toBe(refunds + BigInt(KILLS) * 10_000n);
       const info = ledger.info();
       expect(await ledger.tokenAccountBalance(info.accounts.IO.escrow)).toBe(await store.wallets.balance(buyer.address));
       expect(await ledger.tokenAccountBalance(info.accounts.USDC.treasury)).toBe(1_000_000_000n);

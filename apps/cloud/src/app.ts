@@ -13,7 +13,7 @@ import { addDeviceRoutes } from './api/routes/device-routes.ts';
 import { addClusterRoutes } from './api/routes/cluster-routes.ts';
 import { addQuoteRoutes } from './api/routes/quote-routes.ts';
 import { addSupplyRoutes } from './api/routes/supply-routes.ts';
-import { addWalletRoutes } from './api/routes/wallet-routes.ts';
+import { addWalletRoutes, addWithdrawalRoute } from './api/routes/wallet-routes.ts';
 import { settlementTerms, type CloudConfig } from './config.ts';
 import type { CrashHook } from './settlement/chain-tasks.ts';
 import { Settler } from './settlement/settler.ts';
@@ -108,7 +108,10 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   addDeviceRoutes(router, store, registry);
   addQuoteRoutes(router, capacity);
   addClusterRoutes(router, store, leases, clock, deps.ledger);
-  if (deps.ledger && settler) addWalletRoutes(router, store, clock, deps.ledger, config, settler);
+  if (deps.ledger && settler) {
+    addWalletRoutes(router, store, clock, deps.ledger, config, settler);
+    addWithdrawalRoute(router, store, clock, settler);
+  }
 
   const openapi = buildOpenApi(router.specs, CLOUD_VERSION);
   app.get('/v1/openapi.json', (c) => c.json(openapi));

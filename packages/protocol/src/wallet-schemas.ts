@@ -55,6 +55,16 @@ export const createDepositResponseSchema = z.object({
   escrow: z.object({ io: z.string() }),
 });
 
+export const createWithdrawalRequestSchema = z.object({
+  amount: decimalSchema.describe('IO to send back from your escrow balance to your wallet'),
+});
+
+export const createWithdrawalResponseSchema = z.object({
+  withdrawal: z.object({ id: z.string(), wallet: z.string(), amountIo: decimalSchema, signature: z.string().nullable().describe('null when the transfer is still being sent (it will be, by the next settlement round)'), at: z.number().int() }),
+  escrow: z.object({ io: z.string() }),
+});
+
+export type CreateWithdrawalResponse = z.infer<typeof createWithdrawalResponseSchema>;
 export type ChainInfoResponse = z.infer<typeof chainInfoResponseSchema>;
 export type WalletResponse = z.infer<typeof walletResponseSchema>;
 export type DepositView = z.infer<typeof depositSchema>;

@@ -16,6 +16,6 @@ export type {
   LeaseListOptions, LeaseNodePatch, LeaseNodeRecord, LeaseNodeRole, LeaseNodeState, LeaseNotice, LeasePatch, LeaseRecord,
   LeasesRepo, LeaseState, LeaseTopology, NewLease, NewLeaseNode, NodeSeen,
 } from './repos/leases.ts';
-export type { CreditResult, DepositRecord, DepositToken, WalletsRepo } from './repos/wallets.ts';
+export type { CreditResult, DepositRecord, DepositToken, WalletsRepo, WithdrawalRecord } from './repos/wallets.ts';
 export type { AnchorKind, EscrowRepo, LeaseAccountRecord } from './repos/escrow.ts';
 export type { BatchState, MeterRecord, NewBatch, SettlementBatchRecord, SettlementRepo, UsageReport } from './repos/settlement.ts';

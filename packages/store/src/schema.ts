@@ -213,6 +213,15 @@ export interface MeterRecordsTable {
   fee_io: IntColumn;
 }
 
+export interface WithdrawalsTable {
+  id: string;
+  wallet: string;
+  amount_io: IntColumn;
+  /** The transfer from escrow to the wallet, once it landed. */
+  signature: string | null;
+  at_ms: IntColumn;
+}
+
 export interface ChainIdempotencyTable {
   key: string;
   /** JSON text: the ledger's IdempotencyEntry. */
@@ -233,4 +242,5 @@ export interface Database {
   settlement_batches: SettlementBatchesTable;
   meter_records: MeterRecordsTable;
   chain_idempotency: ChainIdempotencyTable;
+  withdrawals: WithdrawalsTable;
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { IdlegridError, parseDecimal } from '@idlegrid/domain';
 import {
   generateKeypair, loadOrCreateKeypair, readKeypairFile, writeKeypairFile,
-  type WalletResponse,
+  type CreateWithdrawalResponse, type WalletResponse,
 } from '@idlegrid/protocol';
 import { CloudClient } from '../cloud-client.ts';
 import { depositToEscrow } from '../deposit.ts';
@@ -85,6 +85,26 @@ export function addWalletCommands(program: Command, globals: () => GlobalOptions
           `Deposited ${d.amountPaid} ${d.token}` + (d.token === 'USDC' ? ` → ${d.ioCredited} IO (fee ${d.fee} IO)` : ''),
           `Escrow balance: ${res.escrow.io} IO`,
           `Transaction ${d.signature}`,
+        ].join('\n'),
+      );
+    });
+
+  wallet
+    .command('withdraw')
+    .description('Send IO from your escrow balance (what no cluster has reserved) back to your wallet')
+    .requiredOption('--amount <amount>', 'IO to withdraw, e.g. 5 or 2.5')
+    .action(async (opts: { amount: string }) => {
+      const g = globals();
+      const amount = parseDecimal(opts.amount);
+      if (amount === 0n) throw new IdlegridError('INVALID_AMOUNT', { value: opts.amount, reason: 'a withdrawal must be more than 0' });
+      const client = new CloudClient(await resolveCloudUrl(g.cloud, process.env), process.env);
+      const res = await client.post<CreateWithdrawalResponse>('/v1/wallet/withdrawals', { amount: opts.amount }, true);
+      const w = res.withdrawal;
+      emit(g, res, () =>
+        [
+          `Withdrew ${w.amountIo} IO to ${w.wallet}`,
+          w.signature ? `Transaction ${w.signature}` : 'The transfer is queued; the next settlement round sends it (see `idlegrid wallet balance`).',
+          `Escrow balance: ${res.escrow.io} IO`,
         ].join('\n'),
       );
     });

@@ -182,6 +182,27 @@ describe('wallet API over an embedded ledger', () => {
     expect(stolen.body.error.code).toBe('CHAIN_DEPOSIT_WRONG_SOURCE');
   });
 
+  it('withdraws unreserved escrow back to the wallet on chain, and refuses more than the balance or nonsense', async () => {
+    const buyer = await fundedBuyer();
+    const tx = await ledger.buildDepositTransaction(buyer.wallet, 'IO', 10_000_000n);
+    expect((await call('POST', '/v1/wallet/deposits', { key: buyer.key, body: { transaction: tx } })).status).toBe(201);
+    const [escrowBefore] = await escrowTotals();
+    const tooMuch = await call('POST', '/v1/wallet/withdrawals', { key: buyer.key, body: { amount: '10.5' } });
+    expect(tooMuch).toMatchObject({ status: 402, body: { error: { code: 'INSUFFICIENT_ESCROW', details: { available: '10', missing: '0.5' } } } });
+    for (const [body, code] of [[{ amount: '0' }, 'INVALID_AMOUNT'], [{ amount: '-1' }, 'VALIDATION_FAILED'], [{}, 'VALIDATION_FAILED']] as const) {
+      const res = await call('POST', '/v1/wallet/withdrawals', { key: buyer.key, body });
+      expect([res.status, res.body.error.code]).toEqual([400, code]);
+    }
+    expect((await call('POST', '/v1/wallet/withdrawals', { body: { amount: '1' } })).status).toBe(401);
+    const ok = await call('POST', '/v1/wallet/withdrawals', { key: buyer.key, body: { amount: '2.5' } });
+    expect(ok).toMatchObject({ status: 201, body: { withdrawal: { amountIo: '2.5', wallet: buyer.wallet.address }, escrow: { io: '7.5' } } });
+    const signature = (ok.body as unknown as { withdrawal: { signature: string } }).withdrawal.signature;
+    expect((await ledger.getTransaction(signature))?.transfers).toEqual([expect.objectContaining({ toOwner: buyer.wallet.address, amount: 2_500_000n, mint: 'IO' })]);
+    expect((await view(buyer.key)).balances.io).toBe('92.5'); // 100 airdropped − 10 deposited + 2.5 back
+    expect((await escrowTotals())[0]).toBe(escrowBefore - 2_500_000n);
+    expect(await store.wallets.balance(buyer.wallet.address)).toBe(7_500_000n);
+  });
+
   it('does not serve the wallet routes when the control plane has no chain', async () => {
     const bare = createCloudApp({
       config: loadCloudConfig({}, {}), store, clock, random: seededRandom(6), logger: pino({ level: 'silent' }), inspector: new FakeInspector(),

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Ledger } from '@idlegrid/chain';
 import type { LeaseId } from '@idlegrid/domain';
 import { canonicalJson } from '@idlegrid/protocol';
-import type { DepositRecord, LeaseAccountRecord, Store } from '@idlegrid/store';
+import type { DepositRecord, LeaseAccountRecord, Store, WithdrawalRecord } from '@idlegrid/store';
 
 /** Named points where a test can kill the process (SIGKILL) to prove crash safety. */
 export type CrashHook = (point: string) => void;
@@ -15,6 +15,7 @@ export const refundBatchId = (id: LeaseId): string => `refund-${id}`;
 export const refundMemo = (id: LeaseId): string => `idlegrid:refund:${id}`;
 export const conversionBatchId = (signature: string): string => `convert-${signature}`;
 export const conversionMemo = (signature: string): string => `idlegrid:convert:${signature}`;
+export const withdrawalMemo = (id: string): string => `idlegrid:withdraw:${id}`;
 
 /** The hash anchored when a lease ends: its terms, what it was charged and what was refunded. */
 export function closingHash(account: LeaseAccountRecord): string {
@@ -70,6 +71,20 @@ export class ChainTasks {
     this.o.crash?.('convert.sent');
     const [signature] = result.signatures;
     if (signature) await this.o.store.wallets.setConversion(deposit.signature, signature);
+  }
+
+  /** Sends a recorded withdrawal from escrow to its wallet (once: keyed by its id). */
+  async withdraw(w: WithdrawalRecord): Promise<string> {
+    const result = await this.o.ledger.payBatch({ id: `withdraw-${w.id}`, memo: withdrawalMemo(w.id), transfers: [{ to: w.wallet, amount: w.amountIo }], mint: 'IO' });
+    this.o.crash?.('withdraw.sent');
+    const [signature] = result.signatures;
+    if (!signature) throw new Error(`withdrawal ${w.id} produced no transaction`);
+    await this.o.store.wallets.setWithdrawalSignature(w.id, signature);
+    return signature;
+  }
+
+  async withdrawPending(): Promise<void> {
+    for (const w of await this.o.store.wallets.unsentWithdrawals(100)) await this.withdraw(w);
   }
 
   async convertPending(): Promise<void> {

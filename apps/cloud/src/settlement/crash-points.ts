@@ -1,7 +1,7 @@
 /**
  * Tests only: kills this process with SIGKILL the Nth time a named point is reached, so a test can
  * prove that settlement survives a crash anywhere. `spec` is `POINT` or `POINT#N`. Points:
- * settle.batch-recorded, settle.batch-sent, refund.sent, anchor.sent, convert.sent (settlement),
+ * settle.batch-recorded, settle.batch-sent, refund.sent, anchor.sent, convert.sent, withdraw.sent (settlement),
  * ledger.after-record, ledger.after-send (inside the ledger, per payment transaction).
  */
 export const CRASH_POINTS = [
@@ -10,6 +10,7 @@ export const CRASH_POINTS = [
   'refund.sent',
   'anchor.sent',
   'convert.sent',
+  'withdraw.sent',
   'ledger.after-record',
   'ledger.after-send',
 ] as const;

@@ -31,8 +31,8 @@ export interface RoundReport {
  * Settlement: every `settleSeconds` one round. A round (1) backs new USDC deposits on chain,
  * (2) pays batches recorded but not yet paid (a crash left them), (3) meters every open lease up
  * to the interval's cut-off into one batch with a deterministic id, records it, then pays it,
- * (4) closes the accounts of ended leases that are fully metered, and (5) sends anchors and
- * refunds. The store is written before the chain in every step, and every chain step is
+ * (4) closes the accounts of ended leases that are fully metered, and (5) sends anchors,
+ * refunds and withdrawals. The store is written before the chain in every step, and every chain step is
  * idempotent, so a crash anywhere is repaired by the next round.
  */
 export class Settler {
@@ -97,6 +97,7 @@ export class Settler {
       }
     }
     await this.tasks.finishAccounts();
+    await this.tasks.withdrawPending();
     return { batch, resumed: pending.length, closed };
   }
 

@@ -5,6 +5,7 @@ import { migration as m0001 } from './0001-initial.ts';
 import { migration as m0002 } from './0002-leases.ts';
 import { migration as m0003 } from './0003-wallets.ts';
 import { migration as m0004 } from './0004-settlement.ts';
+import { migration as m0005 } from './0005-withdrawals.ts';
 
 /** Every migration, by name. Names sort in the order they run; append new ones at the end. */
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: StoreMigration]> = [
@@ -12,6 +13,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: StoreM
   ['0002-leases', m0002],
   ['0003-wallets', m0003],
   ['0004-settlement', m0004],
+  ['0005-withdrawals', m0005],
 ];
 
 /** An in-code provider (no file system scanning), binding each migration to the dialect. */

@@ -1,9 +1,9 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Address } from '@idlegrid/domain';
 import { assertInteger, toBigint, toNumber } from '../convert.ts';
 import { guardRepo } from '../errors.ts';
 import { inTransaction, type RepoContext } from '../repo-context.ts';
-import type { DepositsTable } from '../schema.ts';
+import type { DepositsTable, WithdrawalsTable } from '../schema.ts';
 
 export type DepositToken = 'IO' | 'USDC';
 
@@ -19,6 +19,16 @@ export interface DepositRecord {
   ioCredited: bigint;
   /** Conversion fee in IO base units (0 for an IO deposit). */
   fee: bigint;
+  atMs: number;
+}
+
+/** Escrow IO sent back to the wallet that deposited it. */
+export interface WithdrawalRecord {
+  id: string;
+  wallet: Address;
+  amountIo: bigint;
+  /** null until the transfer landed. */
+  signature: string | null;
   atMs: number;
 }
 
@@ -49,6 +59,15 @@ export interface WalletsRepo {
   setConversion(signature: string, conversionSignature: string): Promise<void>;
   /** The conversion transaction of a USDC deposit, or null. */
   conversionOf(signature: string): Promise<string | null>;
+  /**
+   * Debits `amountIo` from the wallet's escrow balance and records the withdrawal, in one
+   * transaction; null (nothing changed) when the balance is short.
+   */
+  withdraw(w: Omit<WithdrawalRecord, 'signature'>): Promise<WithdrawalRecord | null>;
+  /** Withdrawals recorded but not yet confirmed on chain, oldest first. */
+  unsentWithdrawals(limit: number): Promise<WithdrawalRecord[]>;
+  setWithdrawalSignature(id: string, signature: string): Promise<void>;
+  withdrawal(id: string): Promise<WithdrawalRecord | null>;
 }
 
 export function walletsRepo(ctx: RepoContext): WalletsRepo {
@@ -135,6 +154,36 @@ export function walletsRepo(ctx: RepoContext): WalletsRepo {
       await db.updateTable('deposits').set({ conversion_signature: conversionSignature }).where('signature', '=', signature).execute();
     },
 
+    async withdraw(w) {
+      assertAmount('amountIo', w.amountIo, false);
+      const at = assertInteger('atMs', w.atMs);
+      return inTransaction(ctx, async (trx) => {
+        const debited = await trx
+          .updateTable('wallet_balances')
+          .set({ escrow_io: sql<bigint>`escrow_io - ${w.amountIo}`, updated_at_ms: at })
+          .where('wallet', '=', w.wallet)
+          .where('escrow_io', '>=', w.amountIo)
+          .executeTakeFirst();
+        if (debited.numUpdatedRows !== 1n) return null;
+        const row = await trx.insertInto('withdrawals').values({ id: w.id, wallet: w.wallet, amount_io: w.amountIo, signature: null, at_ms: at }).returningAll().executeTakeFirstOrThrow();
+        return toWithdrawal(row);
+      });
+    },
+
+    async unsentWithdrawals(limit) {
+      const rows = await db.selectFrom('withdrawals').selectAll().where('signature', 'is', null).orderBy('at_ms').orderBy('id').limit(assertInteger('limit', limit)).execute();
+      return rows.map(toWithdrawal);
+    },
+
+    async setWithdrawalSignature(id, signature) {
+      await db.updateTable('withdrawals').set({ signature }).where('id', '=', id).execute();
+    },
+
+    async withdrawal(id) {
+      const row = await db.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? null : toWithdrawal(row);
+    },
+
     async conversionOf(signature) {
       const row = await db.selectFrom('deposits').select('conversion_signature').where('signature', '=', signature).executeTakeFirst();
       return row?.conversion_signature ?? null;
@@ -144,6 +193,10 @@ export function walletsRepo(ctx: RepoContext): WalletsRepo {
 
 function assertAmount(name: string, value: bigint, zeroOk: boolean): void {
   if (value < 0n || (!zeroOk && value === 0n) || value >= 2n ** 63n) throw new RangeError(`${name} out of range: ${value}`);
+}
+
+function toWithdrawal(row: Selectable<WithdrawalsTable>): WithdrawalRecord {
+  return { id: row.id, wallet: row.wallet as Address, amountIo: toBigint(row.amount_io), signature: row.signature, atMs: toNumber(row.at_ms) };
 }
 
 function toDepositRecord(row: Selectable<DepositsTable>): DepositRecord {

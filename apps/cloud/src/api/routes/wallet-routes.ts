@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { convertUsdcToIo, formatDecimal, IdlegridError, parseDecimal, parseUsd, type Address, type Clock } from '@idlegrid/domain';
 import { isChainError, type Ledger, type TokenSymbol } from '@idlegrid/chain';
 import {
-  chainInfoResponseSchema, createDepositRequestSchema, createDepositResponseSchema, walletAirdropRequestSchema, walletResponseSchema,
+  chainInfoResponseSchema, createDepositRequestSchema, createDepositResponseSchema, createWithdrawalRequestSchema, createWithdrawalResponseSchema,
+  walletAirdropRequestSchema, walletResponseSchema,
   type DepositView,
 } from '@idlegrid/protocol';
 import type { DepositRecord, Store } from '@idlegrid/store';
@@ -156,6 +158,40 @@ export function addWalletRoutes(router: ApiRouter, store: Store, clock: Clock, l
       // A USDC credit is backed on chain right away; if that fails, the next settlement round does it.
       if (token === 'USDC') await settler.tasks.convert(deposit).catch(() => settler.nudge());
       return { deposit: depositView(deposit), escrow: { io: formatDecimal(await store.wallets.balance(wallet)) } };
+    },
+  );
+}
+
+export function addWithdrawalRoute(router: ApiRouter, store: Store, clock: Clock, settler: Settler): void {
+  router.add(
+    {
+      method: 'post',
+      path: '/v1/wallet/withdrawals',
+      summary: 'Send unreserved escrow IO back to your wallet (recorded first, then transferred on chain)',
+      tag: 'wallet',
+      auth: true,
+      body: createWithdrawalRequestSchema,
+      response: createWithdrawalResponseSchema,
+      status: 201,
+    },
+    async ({ body, c }) => {
+      const wallet = c.get('wallet');
+      const amount = parseDecimal(body.amount);
+      if (amount === 0n) throw new IdlegridError('INVALID_AMOUNT', { value: body.amount, reason: 'a withdrawal must be more than 0' });
+      const recorded = await store.wallets.withdraw({ id: `wdr_${randomBytes(10).toString('hex')}`, wallet, amountIo: amount, atMs: clock.now() });
+      if (!recorded) {
+        const available = await store.wallets.balance(wallet);
+        throw new IdlegridError('INSUFFICIENT_ESCROW', { wallet, needed: formatDecimal(amount), available: formatDecimal(available), missing: formatDecimal(amount - available) });
+      }
+      // Sent now; if that fails, the next settlement round sends it (the record is already durable).
+      const signature = await settler.tasks.withdraw(recorded).catch(() => {
+        settler.nudge();
+        return null;
+      });
+      return {
+        withdrawal: { id: recorded.id, wallet, amountIo: formatDecimal(amount), signature, at: recorded.atMs },
+        escrow: { io: formatDecimal(await store.wallets.balance(wallet)) },
+      };
     },
   );
 }
