@@ -8,6 +8,7 @@ import {
 } from '@idlegrid/protocol';
 import type { DepositRecord, Store } from '@idlegrid/store';
 import type { CloudConfig } from '../../config.ts';
+import { insufficientEscrow } from '../../settlement/lease-terms.ts';
 import type { Settler } from '../../settlement/settler.ts';
 import { fromChainError, onChain } from '../chain-errors.ts';
 import type { ApiRouter } from '../router.ts';
@@ -179,10 +180,7 @@ export function addWithdrawalRoute(router: ApiRouter, store: Store, clock: Clock
       const amount = parseDecimal(body.amount);
       if (amount === 0n) throw new IdlegridError('INVALID_AMOUNT', { value: body.amount, reason: 'a withdrawal must be more than 0' });
       const recorded = await store.wallets.withdraw({ id: `wdr_${randomBytes(10).toString('hex')}`, wallet, amountIo: amount, atMs: clock.now() });
-      if (!recorded) {
-        const available = await store.wallets.balance(wallet);
-        throw new IdlegridError('INSUFFICIENT_ESCROW', { wallet, needed: formatDecimal(amount), available: formatDecimal(available), missing: formatDecimal(amount - available) });
-      }
+      if (!recorded) throw insufficientEscrow(wallet, amount, await store.wallets.balance(wallet));
       // Sent now; if that fails, the next settlement round sends it (the record is already durable).
       const signature = await settler.tasks.withdraw(recorded).catch(() => {
         settler.nudge();
