@@ -8,3 +8,4 @@ export * from './cluster-schemas.ts';
 export * from './wallet-schemas.ts';
 export * from './merkle.ts';
 export * from './settlement-schemas.ts';
+export * from './economics-schemas.ts';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { IdlegridError, toDeviceId } from '@idlegrid/domain';
-import { readKeypairFile, type DeviceView, type HardwareReport } from '@idlegrid/protocol';
-import { loadAgentConfig, probeHardware, setupWorker, startAgent } from '@idlegrid/agent';
+import { IdlegridError, normalizeGpuName, parseGpuModel, toDeviceId, type GpuModel } from '@idlegrid/domain';
+import { readKeypairFile, type DeviceView, type EstimateResponse, type HardwareReport } from '@idlegrid/protocol';
+import { defaultPriceFor, loadAgentConfig, probeHardware, setupWorker, startAgent } from '@idlegrid/agent';
 import { CloudClient } from '../cloud-client.ts';
 import { resolveCloudUrl } from '../home.ts';
 import { emit, progress, table, type GlobalOptions } from '../output.ts';
@@ -102,6 +102,67 @@ export function addWorkerCommands(program: Command, globals: () => GlobalOptions
         ]]),
       );
     });
+
+  worker
+    .command('estimate')
+    .description('What a host would earn on the network as it is now: IO and USD per day, power cost, profit, stake required')
+    .requiredOption('--gpu <model>', 'GPU model (H100, A100, L40S, RTX4090, cpu, …)')
+    .option('--count <n>', 'GPU slots the host offers (default 1)')
+    .option('--power-cost <usd>', 'electricity price, USD per kWh (default 0.15)')
+    .option('--watts <w>', 'average power draw of the whole host (default: board power per GPU × count)')
+    .option('--price <usd>', 'asking price, USD per GPU-hour (default: what `worker start` asks for the model)')
+    .action(async (opts: EstimateOptions) => {
+      const g = globals();
+      const model = gpuModelOf(opts.gpu);
+      const client = new CloudClient(await resolveCloudUrl(g.cloud, process.env), process.env);
+      const estimate = await client.get<EstimateResponse>('/v1/estimate', {
+        gpu: model,
+        count: opts.count,
+        powerCost: opts.powerCost,
+        watts: opts.watts,
+        price: opts.price ?? defaultPriceFor(model),
+      });
+      emit(g, estimate, () => renderEstimate(estimate));
+    });
+}
+
+interface EstimateOptions {
+  gpu: string;
+  count?: string;
+  powerCost?: string;
+  watts?: string;
+  price?: string;
+}
+
+/** A model as typed (`h100`, `cpu`) or as nvidia-smi names it ("NVIDIA GeForce RTX 4090"); else UNKNOWN_GPU_MODEL. */
+function gpuModelOf(text: string): GpuModel {
+  try {
+    return parseGpuModel(text);
+  } catch (err) {
+    const fromProductName = normalizeGpuName(text);
+    if (fromProductName !== null) return fromProductName;
+    throw err;
+  }
+}
+
+function renderEstimate(r: EstimateResponse): string {
+  const e = r.estimate;
+  const n = r.network;
+  const rows: Array<[string, string]> = [
+    ['IO per day', `${e.io_per_day} IO (stipend ${e.stipend_io_per_day}${e.stipend_eligible ? '' : ', not eligible'} + usage bonus ${e.bonus_io_per_day} + leases ${e.lease_io_per_day})`],
+    ['USD per day', `$${e.usd_per_day} (IO at $${n.ioUsdPrice})`],
+    ['Power per day', `$${e.power_cost_usd_per_day} (${r.inputs.watts} W at $${r.inputs.powerCostUsdPerKwh}/kWh)`],
+    ['Profit per day', `$${e.profit_usd_per_day}`],
+    ['Stake required', `${e.stake_required_io} IO`],
+  ];
+  const network = `Network now: ${n.devicesOnline} device(s) online` +
+    (n.models.length === 0 ? '' : ` (${n.models.map((m) => `${m.slots} × ${m.gpuModel}`).join(', ')})`) +
+    `, utilization ${(n.utilizationBps / 100).toFixed(2)} % over the last ${n.windowSeconds / 60} min, ` +
+    `emission ${e.emission_io_per_epoch} IO per ${n.epochSeconds / 60}-min epoch.`;
+  const verdict = r.profitable
+    ? `GO: ${r.count} × ${r.gpu} at $${r.inputs.pricePerGpuHour}/GPU-hour (${r.tier}) would earn more than its power costs.`
+    : `NO-GO: ${r.count} × ${r.gpu} at $${r.inputs.pricePerGpuHour}/GPU-hour (${r.tier}) would not earn more than its power costs.`;
+  return [table(['', 'ESTIMATE'], rows), network, verdict].join('\n');
 }
 
 /** Agent settings from `worker` flags (flags win over IDLEGRID_* variables). */
