@@ -45,7 +45,7 @@ const schema = z.object({
       message: 'only "embedded" is supported for now: an RPC URL is not wired into the control plane yet',
     }),
   /** Fee on converting a USDC deposit to IO, in basis points. */
-  usdcConversionFeeBps: z.coerce.number().int().min(0).max(10_000).default(200),
+  usdcConversionFeeBps: z.coerce.number().int().min(0).max(1_000).default(200),
   /** USD per IO used to convert USDC deposits (the embedded network's reference price). */
   ioUsdReferencePrice: z.string().regex(/^\d{1,12}(\.\d{1,6})?$/, 'expected a decimal such as "1.00"').refine((v) => /[1-9]/.test(v), 'must be positive').default('1.00'),
   /** Settlement interval: one batch of payouts per this many seconds. */

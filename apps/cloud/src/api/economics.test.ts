@@ -79,14 +79,17 @@ describe('GET /v1/params', () => {
   });
 
   it("takes the control plane's configured fees and price, and says when one is outside the governance bounds", async () => {
-    const { cloud } = await makeCloud({ protocolFeeBps: 300, feeBurnShareBps: 2500, usdcConversionFeeBps: 2000, ioUsdReferencePrice: '0.25' });
+    const { cloud } = await makeCloud({ protocolFeeBps: 300, feeBurnShareBps: 2500, usdcConversionFeeBps: 500, ioUsdReferencePrice: '0.25' });
     const body = paramsResponseSchema.parse((await get(cloud, '/v1/params')).json);
     const byName = new Map(body.params.map((p) => [p.name, p]));
     expect(byName.get('protocol_fee_bps')).toMatchObject({ value: '300', default: '250', inBounds: true });
     expect(byName.get('fee_burn_share_bps')).toMatchObject({ value: '2500', default: '5000' });
     expect(byName.get('io_usd_reference_price')).toMatchObject({ value: '0.25', default: '1' });
-    // The config accepts up to 10000 bps; governance caps the conversion fee at 1000.
-    expect(byName.get('usdc_conversion_fee_bps')).toMatchObject({ value: '2000', max: '1000', inBounds: false });
+    expect(byName.get('usdc_conversion_fee_bps')).toMatchObject({ value: '500', max: '1000', inBounds: true });
+    // The config takes any positive reference price; governance bounds it to 10,000 USD per IO.
+    const { cloud: dear } = await makeCloud({ ioUsdReferencePrice: '20000' });
+    const price = paramsResponseSchema.parse((await get(dear, '/v1/params')).json).params.find((p) => p.name === 'io_usd_reference_price');
+    expect(price).toMatchObject({ value: '20000', inBounds: false });
   });
 
   it('is in the OpenAPI document, public', async () => {
