@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { Instruction } from '@solana/kit';
 import { isAddress, type Address } from '@idlegrid/domain';
 import type { ChainBackend } from './backend.ts';
+import { assertAmount, buildDepositTransfer, checkDeposit } from './deposits.ts';
+import { describeTransaction } from './describe-transaction.ts';
 import { ChainError } from './errors.ts';
 import {
   TOKENS,
   type Balances,
   type BatchResult,
   type ConversionBatch,
-  type ChainTokenOp,
   type ChainTransaction,
-  type ChainTransfer,
   type ConservationReport,
   type DepositExpectation,
   type IdempotencyEntry,
@@ -29,11 +29,8 @@ import {
   associatedTokenAddress,
   buildSigned,
   burnIx,
-  COMPUTE_BUDGET_PROGRAM,
   createAtaIdempotentIx,
   createSeededAccountIx,
-  decodeMemo,
-  decodeTokenIx,
   digestInstructions,
   initializeMintIx,
   initializeTokenAccountIx,
@@ -49,13 +46,12 @@ import {
   toDigestable,
   TOKEN_ACCOUNT_SIZE,
   TOKEN_PROGRAM,
-  transferCheckedIx,
   transferIx,
   transferSolIx,
   type SignedTransaction,
   type Lifetime,
 } from './programs.ts';
-import { decodeBase64Transaction, decodeTransaction, fromBase64, MAX_TRANSACTION_BYTES, signaturesValid, toBase64, type ChainSigner, type DecodedTransaction } from './wire.ts';
+import { decodeBase64Transaction, decodeTransaction, fromBase64, MAX_TRANSACTION_BYTES, toBase64, type ChainSigner } from './wire.ts';
 
 /** At most this many transfers (or mints) per payment transaction; fewer when the memo is long. */
 export const MAX_TRANSFERS_PER_TX = 20;
@@ -90,25 +86,6 @@ interface Chunk {
 }
 
 /** The Ledger port, implemented once over a ChainBackend. */
-/**
- * A buyer-signed deposit: `transferChecked` of `amount` from the payer's associated token account
- * of `mint` to `escrow`, with a deposit memo. Needs no ledger: a client that knows the mint, the
- * escrow account and a recent blockhash (`GET /v1/chain`) builds the same bytes as
- * `Ledger.buildDepositTransaction`.
- */
-export async function buildDepositTransfer(
-  payer: ChainSigner,
-  o: { mint: Address; escrow: Address; amount: bigint; lifetime: Lifetime },
-): Promise<string> {
-  assertAmount(o.amount, 'deposit');
-  const source = await associatedTokenAddress(payer.address, o.mint);
-  const signed = buildSigned(payer, [
-    transferCheckedIx(source, o.mint, o.escrow, payer.address, o.amount),
-    memoIx(`idlegrid:deposit:${randomBytes(8).toString('hex')}`),
-  ], o.lifetime);
-  return toBase64(signed.wire);
-}
-
 export class LedgerCore implements Ledger {
   readonly backend: 'embedded' | 'rpc';
   private readonly chain: ChainBackend;
@@ -259,60 +236,7 @@ export class LedgerCore implements Ledger {
 
   async getTransaction(signature: string): Promise<ChainTransaction | null> {
     const raw = await this.chain.rawTransaction(signature);
-    if (!raw) return null;
-    const tx = decodeTransaction(raw.wire);
-    const info = this.info();
-    const symbolOf = (mint: Address | null): TokenSymbol | Address | null =>
-      mint === null ? null : mint === info.mints.IO ? 'IO' : mint === info.mints.USDC ? 'USDC' : mint;
-    const memos: string[] = [];
-    const ops = tx.instructions.map((ix) => {
-      const memo = decodeMemo(ix);
-      if (memo !== null) memos.push(memo);
-      return decodeTokenIx(ix);
-    });
-    const tokenAccounts = new Set<Address>();
-    for (const op of ops) {
-      if (op?.kind === 'transfer') tokenAccounts.add(op.source).add(op.destination);
-      else if (op?.kind === 'mintTo' || op?.kind === 'burn') tokenAccounts.add(op.account);
-    }
-    const list = [...tokenAccounts];
-    const data = await this.chain.accounts(list);
-    const holders = new Map<Address, { owner: Address; mint: Address }>();
-    list.forEach((addr, i) => {
-      const t = data[i] ? parseTokenAccount(data[i].data) : null;
-      if (t) holders.set(addr, { owner: t.owner, mint: t.mint });
-    });
-    const transfers: ChainTransfer[] = [];
-    const burns: ChainTokenOp[] = [];
-    const mints: ChainTokenOp[] = [];
-    for (const op of ops) {
-      if (op?.kind === 'transfer') {
-        const src = holders.get(op.source);
-        const dst = holders.get(op.destination);
-        transfers.push({
-          from: op.source,
-          to: op.destination,
-          fromOwner: src?.owner ?? null,
-          toOwner: dst?.owner ?? null,
-          mint: symbolOf(op.mint ?? src?.mint ?? dst?.mint ?? null),
-          amount: op.amount,
-        });
-      } else if (op?.kind === 'burn' || op?.kind === 'mintTo') {
-        const entry: ChainTokenOp = { account: op.account, owner: holders.get(op.account)?.owner ?? null, mint: symbolOf(op.mint) ?? op.mint, amount: op.amount };
-        (op.kind === 'burn' ? burns : mints).push(entry);
-      }
-    }
-    return {
-      signature: tx.signature,
-      memo: memos.length === 0 ? null : memos.join('\n'),
-      signers: tx.accountKeys.slice(0, tx.numSigners),
-      transfers,
-      burns,
-      mints,
-      slot: raw.slot,
-      blockTime: raw.blockTime,
-      err: raw.err,
-    };
+    return raw ? describeTransaction(raw, this.info(), this.chain) : null;
   }
 
   // ---- airdrop, deposits, anchors --------------------------------------------------------------
@@ -354,7 +278,7 @@ export class LedgerCore implements Ledger {
     return this.exclusive(async () => {
       const info = this.info();
       const tx = decodeBase64Transaction(signedTxBase64);
-      const check = await this.checkDeposit(tx, expected, info);
+      const check = await checkDeposit(tx, expected, info);
       const status = await this.chain.status(tx.signature);
       if (status) {
         throw new ChainError('CHAIN_DEPOSIT_REPLAY', `Deposit ${tx.signature} was already submitted`, {
@@ -371,56 +295,6 @@ export class LedgerCore implements Ledger {
       if (outcome.err !== null) throw new ChainError('CHAIN_DEPOSIT_FAILED', `Deposit ${tx.signature} failed on chain: ${outcome.err}`, { signature: tx.signature, err: outcome.err });
       return { signature: tx.signature, amount: check.amount, mint: expected.mint, from: expected.from, slot: outcome.slot };
     });
-  }
-
-  private async checkDeposit(tx: DecodedTransaction, expected: DepositExpectation, info: LedgerInfo): Promise<{ amount: bigint }> {
-    const refuse = (code: 'CHAIN_DEPOSIT_MALFORMED' | 'CHAIN_DEPOSIT_WRONG_DESTINATION' | 'CHAIN_DEPOSIT_WRONG_MINT' | 'CHAIN_DEPOSIT_WRONG_SOURCE' | 'CHAIN_DEPOSIT_WRONG_SIGNER' | 'CHAIN_DEPOSIT_TOO_SMALL', message: string, details: Record<string, unknown> = {}) =>
-      new ChainError(code, message, { signature: tx.signature, ...details });
-    let transfer: Extract<ReturnType<typeof decodeTokenIx>, { kind: 'transfer' }> | null = null;
-    let memos = 0;
-    for (const ix of tx.instructions) {
-      if (ix.programAddress === COMPUTE_BUDGET_PROGRAM) continue;
-      if (ix.programAddress === MEMO_PROGRAM && memos++ === 0 && decodeMemo(ix) !== null) continue;
-      const op = decodeTokenIx(ix);
-      if (op?.kind === 'transfer' && transfer === null) {
-        transfer = op;
-        continue;
-      }
-      throw refuse('CHAIN_DEPOSIT_MALFORMED', 'A deposit must be one SPL transfer to escrow (plus an optional memo and compute-budget instructions)', { program: ix.programAddress });
-    }
-    if (!transfer) throw refuse('CHAIN_DEPOSIT_MALFORMED', 'The transaction holds no SPL transfer');
-    if (transfer.amount <= 0n) throw refuse('CHAIN_DEPOSIT_MALFORMED', 'The deposit amount is zero');
-    const sym = expected.mint;
-    const other: TokenSymbol = sym === 'IO' ? 'USDC' : 'IO';
-    const mint = info.mints[sym];
-    if (transfer.destination === info.accounts[other].escrow) {
-      throw refuse('CHAIN_DEPOSIT_WRONG_MINT', `This transfer pays the ${other} escrow, not the ${sym} escrow`, { expected: sym });
-    }
-    if (transfer.destination !== info.accounts[sym].escrow) {
-      throw refuse('CHAIN_DEPOSIT_WRONG_DESTINATION', `The transfer goes to ${transfer.destination}, not to the ${sym} escrow ${info.accounts[sym].escrow}`, {
-        destination: transfer.destination, escrow: info.accounts[sym].escrow,
-      });
-    }
-    if (transfer.mint !== null && transfer.mint !== mint) {
-      throw refuse('CHAIN_DEPOSIT_WRONG_MINT', `The transfer names mint ${transfer.mint}, not ${sym} (${mint})`, { mint: transfer.mint, expected: mint });
-    }
-    const source = await associatedTokenAddress(expected.from, mint);
-    if (transfer.source !== source) {
-      const otherSource = await associatedTokenAddress(expected.from, info.mints[other]);
-      if (transfer.source === otherSource) throw refuse('CHAIN_DEPOSIT_WRONG_MINT', `The transfer spends ${other}, not ${sym}`, { expected: sym });
-      throw refuse('CHAIN_DEPOSIT_WRONG_SOURCE', `The transfer spends ${transfer.source}, not the ${sym} account of ${expected.from} (${source})`, { source: transfer.source, expected: source });
-    }
-    const signers = tx.accountKeys.slice(0, tx.numSigners);
-    if (transfer.authority !== expected.from || !signers.includes(expected.from)) {
-      throw refuse('CHAIN_DEPOSIT_WRONG_SIGNER', `The transfer is not signed by ${expected.from}`, { authority: transfer.authority, signers });
-    }
-    if (!signaturesValid(tx)) throw refuse('CHAIN_DEPOSIT_WRONG_SIGNER', 'A signature of the transaction does not verify', { signers });
-    if (expected.minAmount !== undefined && transfer.amount < expected.minAmount) {
-      throw refuse('CHAIN_DEPOSIT_TOO_SMALL', `The deposit of ${transfer.amount} is below the minimum ${expected.minAmount}`, {
-        amount: transfer.amount.toString(), minAmount: expected.minAmount.toString(),
-      });
-    }
-    return { amount: transfer.amount };
   }
 
   async anchor(memo: string): Promise<string> {
@@ -657,12 +531,6 @@ export class LedgerCore implements Ledger {
 
 function assertAddr(value: string, what: string): void {
   if (!isAddress(value)) throw new ChainError('CHAIN_INVALID_BATCH', `${what} is not a Solana address: ${value}`, { value });
-}
-
-function assertAmount(amount: bigint, what: string): void {
-  if (typeof amount !== 'bigint' || amount <= 0n || amount >= 1n << 64n) {
-    throw new ChainError('CHAIN_INVALID_BATCH', `${what} amount must be a positive u64 bigint, got ${String(amount)}`, { amount: String(amount) });
-  }
 }
 
 function assertMemo(memo: string): void {

@@ -1,6 +1,7 @@
 export * from './ledger.ts';
 export * from './errors.ts';
-export { LedgerCore, MAX_TRANSFERS_PER_TX, buildDepositTransfer } from './core.ts';
+export { LedgerCore, MAX_TRANSFERS_PER_TX } from './core.ts';
+export { buildDepositTransfer } from './deposits.ts';
 export type { ChainBackend } from './backend.ts';
 export { MemoryIdempotencyStore, FileIdempotencyStore } from './idempotency.ts';
 export { loadOrCreateSignerFile, readSignerFile } from './keyfile.ts';
