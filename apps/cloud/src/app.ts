@@ -10,6 +10,7 @@ import { errorResponse } from './api/http-errors.ts';
 import { ApiRouter, buildOpenApi } from './api/router.ts';
 import { addAuthRoutes, apiKeyAuthenticator, walletForAuthorization } from './api/routes/auth-routes.ts';
 import { addDeviceRoutes } from './api/routes/device-routes.ts';
+import { addExplorerRoutes } from './api/routes/explorer-routes.ts';
 import { addEconomicsRoutes } from './api/routes/economics-routes.ts';
 import { addClusterRoutes } from './api/routes/cluster-routes.ts';
 import { addQuoteRoutes } from './api/routes/quote-routes.ts';
@@ -106,6 +107,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   );
   addAuthRoutes(router, store, clock, deps.random, config.challengeTtlSeconds);
   addSupplyRoutes(router, registry);
+  addExplorerRoutes(router, store);
   addEconomicsRoutes(router, { config, store, clock, registry });
   addDeviceRoutes(router, store, registry);
   addQuoteRoutes(router, capacity);

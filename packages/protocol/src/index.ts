@@ -9,3 +9,4 @@ export * from './wallet-schemas.ts';
 export * from './merkle.ts';
 export * from './settlement-schemas.ts';
 export * from './economics-schemas.ts';
+export * from './explorer-schemas.ts';

@@ -26,7 +26,7 @@ export function addClusterRequestOptions(cmd: Command): Command {
     .option('--min-tier <tier>', `minimum supplier tier (${TIERS.join(' < ')})`)
     .option('--max-price <usd>', 'highest USD per GPU-hour you accept')
     .option('--topology <t>', 'tight: lowest latency (training) | spread: lowest price (batch)', 'tight')
-    .option('--pay <token>', 'IO or USDC', 'IO')
+    .option('--pay <token>', 'IO or USDC: what you funded escrow with (escrow is held and settled in IO; USDC deposits are converted when credited)', 'IO')
     .option('--name <name>', 'a name for the cluster (lowercase, digits, dashes)')
     .option('--verified-only', 'only devices that passed proof-of-GPU verification');
 }
