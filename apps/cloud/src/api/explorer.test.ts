@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedLedger, signerFromSeed, type EmbeddedLedger } from '@idlegrid/chain';
-import { formatDecimal, manualClock, parseDecimal, seededRandom, toAddress, type DeviceId } from '@idlegrid/domain';
+import { formatDecimal, manualClock, parseDecimal, seededRandom, toAddress } from '@idlegrid/domain';
 import { generateKeypair, type ExplorerPayoutsResponse } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, type CloudApp } from '../app.ts';
