@@ -76,6 +76,18 @@ export const deviceViewSchema = z.object({
 });
 export type DeviceView = z.infer<typeof deviceViewSchema>;
 
+/** One device with what it has earned from settlement (`GET /v1/devices/{id}`). */
+export const deviceDetailSchema = deviceViewSchema.extend({
+  earnings: z.object({
+    gpuSeconds: z.number().int().describe('GPU-seconds billed to buyers (seconds × slots)'),
+    grossIo: decimalSchema,
+    feeIo: decimalSchema.describe('protocol fee withheld'),
+    paidIo: decimalSchema.describe('net, already transferred on chain to the payout address'),
+    pendingIo: decimalSchema.describe('net, in batches recorded but not yet paid'),
+  }),
+});
+export type DeviceDetail = z.infer<typeof deviceDetailSchema>;
+
 export const supplyGroupSchema = z.object({
   gpuModel: gpuModelSchema,
   region: regionSchema,

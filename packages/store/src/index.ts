@@ -18,4 +18,4 @@ export type {
 } from './repos/leases.ts';
 export type { CreditResult, DepositRecord, DepositToken, WalletsRepo, WithdrawalRecord } from './repos/wallets.ts';
 export type { AnchorKind, EscrowRepo, LeaseAccountRecord } from './repos/escrow.ts';
-export type { BatchState, MeterRecord, NewBatch, SettlementBatchRecord, SettlementRepo, UsageReport } from './repos/settlement.ts';
+export type { BatchState, DeviceEarnings, MeterRecord, NewBatch, SettlementBatchRecord, SettlementRepo, UsageReport } from './repos/settlement.ts';

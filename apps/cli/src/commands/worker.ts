@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { IdlegridError, normalizeGpuName, parseGpuModel, toDeviceId, type GpuModel } from '@idlegrid/domain';
-import { readKeypairFile, type DeviceView, type EstimateResponse, type HardwareReport } from '@idlegrid/protocol';
+import { readKeypairFile, type DeviceDetail, type EstimateResponse, type HardwareReport } from '@idlegrid/protocol';
 import { defaultPriceFor, loadAgentConfig, probeHardware, setupWorker, startAgent } from '@idlegrid/agent';
 import { CloudClient } from '../cloud-client.ts';
 import { resolveCloudUrl } from '../home.ts';
@@ -94,12 +94,16 @@ export function addWorkerCommands(program: Command, globals: () => GlobalOptions
       const keypair = await readKeypairFile(config.keypairPath).catch((e: unknown) => {
         throw new IdlegridError('KEYPAIR_INVALID', { path: config.keypairPath, reason: 'no device key yet; run `idlegrid worker start` first' }, { cause: e });
       });
-      const device = await new CloudClient(cloudUrl, process.env).get<DeviceView>(`/v1/devices/${toDeviceId(keypair.address)}`);
+      const device = await new CloudClient(cloudUrl, process.env).get<DeviceDetail>(`/v1/devices/${toDeviceId(keypair.address)}`);
+      const e = device.earnings;
       emit(g, device, () =>
-        table(['DEVICE', 'STATUS', 'GPU', 'SLOTS', 'REGION', 'USD/GPU-H', 'TIER', 'LAST SEEN'], [[
-          device.id, device.status, device.gpuModel, device.slots, device.region, device.pricePerGpuHour, device.tier,
-          new Date(device.lastSeenAt).toISOString(),
-        ]]),
+        [
+          table(['DEVICE', 'STATUS', 'GPU', 'SLOTS', 'REGION', 'USD/GPU-H', 'TIER', 'LAST SEEN'], [[
+            device.id, device.status, device.gpuModel, device.slots, device.region, device.pricePerGpuHour, device.tier,
+            new Date(device.lastSeenAt).toISOString(),
+          ]]),
+          `Earned: ${e.paidIo} IO paid to ${device.payout}, ${e.pendingIo} IO pending, for ${e.gpuSeconds} GPU-seconds (protocol fee ${e.feeIo} IO)`,
+        ].join('\n'),
       );
     });
 

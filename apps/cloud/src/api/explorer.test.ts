@@ -3,7 +3,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedLedger, signerFromSeed, type EmbeddedLedger } from '@idlegrid/chain';
 import { formatDecimal, manualClock, parseDecimal, seededRandom, toAddress } from '@idlegrid/domain';
-import { generateKeypair, type ExplorerPayoutsResponse } from '@idlegrid/protocol';
+import { generateKeypair, type DeviceDetail, type ExplorerPayoutsResponse } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, type CloudApp } from '../app.ts';
 import { loadCloudConfig } from '../config.ts';
@@ -75,6 +75,15 @@ describe('explorer', () => {
       expect(l.openAnchor).not.toBeNull();
       expect(l.closeAnchor).not.toBeNull();
       expect(Number(l.chargedIo) + Number(l.refundIo)).toBeCloseTo(1, 6);
+    }
+  });
+
+  it("shows each supplier's earnings on its device: GPU-seconds, fee, and the net paid on chain", async () => {
+    for (const [k, seconds] of [[0, 30], [1, 50], [2, 20]] as const) {
+      const { status, body } = await get<DeviceDetail>(`/v1/devices/${payees[k]!.device}`);
+      expect(status).toBe(200);
+      expect(body.earnings).toMatchObject({ gpuSeconds: seconds, pendingIo: '0', paidIo: formatDecimal((await ledger.balances(payees[k]!.payout)).io) });
+      expect(parseDecimal(body.earnings.grossIo) - parseDecimal(body.earnings.feeIo)).toBe(parseDecimal(body.earnings.paidIo));
     }
   });
 

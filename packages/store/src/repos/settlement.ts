@@ -48,6 +48,17 @@ export interface NewBatch {
   records: readonly MeterRecord[];
 }
 
+export interface DeviceEarnings {
+  /** Σ seconds × slots over the device's meter records. */
+  gpuSeconds: number;
+  grossIo: bigint;
+  feeIo: bigint;
+  /** Net (gross − fee) in batches already paid on chain. */
+  paidIo: bigint;
+  /** Net in batches recorded but not yet paid. */
+  pendingIo: bigint;
+}
+
 export interface UsageReport {
   leaseId: LeaseId;
   deviceId: DeviceId;
@@ -71,6 +82,8 @@ export interface SettlementRepo {
   /** The agents' cumulative GPU-seconds per lease and device; a report never lowers the stored value. */
   recordUsage(reports: readonly UsageReport[]): Promise<void>;
   usage(leaseId: LeaseId): Promise<Map<DeviceId, number>>;
+  /** What a device has earned: slot-seconds billed, gross, fee, and the net of paid vs still pending batches. */
+  earningsOf(deviceId: DeviceId): Promise<DeviceEarnings>;
   idempotencyGet(key: string): Promise<string | undefined>;
   idempotencyPut(key: string, entry: string): Promise<void>;
 }
@@ -158,6 +171,25 @@ export function settlementRepo(ctx: RepoContext): SettlementRepo {
     async usage(leaseId) {
       const rows = await db.selectFrom('lease_usage').select(['device_id', 'reported_seconds']).where('lease_id', '=', leaseId).execute();
       return new Map(rows.map((r) => [r.device_id as DeviceId, Number(r.reported_seconds)]));
+    },
+    async earningsOf(deviceId) {
+      const rows = await db
+        .selectFrom('meter_records as r')
+        .innerJoin('settlement_batches as b', 'b.id', 'r.batch_id')
+        .select(['b.state', 'r.seconds', 'r.slots', 'r.gross_io', 'r.fee_io'])
+        .where('r.device_id', '=', deviceId)
+        .execute();
+      const e: DeviceEarnings = { gpuSeconds: 0, grossIo: 0n, feeIo: 0n, paidIo: 0n, pendingIo: 0n };
+      for (const r of rows) {
+        const gross = toBigint(r.gross_io);
+        const fee = toBigint(r.fee_io);
+        e.gpuSeconds += toNumber(r.seconds) * toNumber(r.slots);
+        e.grossIo += gross;
+        e.feeIo += fee;
+        if (r.state === 'paid') e.paidIo += gross - fee;
+        else e.pendingIo += gross - fee;
+      }
+      return e;
     },
     async idempotencyGet(key) {
       const row = await db.selectFrom('chain_idempotency').select('entry').where('key', '=', key).executeTakeFirst();

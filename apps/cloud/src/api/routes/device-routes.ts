@@ -1,5 +1,5 @@
-import { IdlegridError, parseGpuModel, toDeviceId } from '@idlegrid/domain';
-import { deviceIdParamSchema, devicesQuerySchema, devicesResponseSchema, deviceViewSchema } from '@idlegrid/protocol';
+import { formatDecimal, IdlegridError, parseGpuModel, toDeviceId } from '@idlegrid/domain';
+import { deviceDetailSchema, deviceIdParamSchema, devicesQuerySchema, devicesResponseSchema } from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
 import type { DeviceRegistry } from '../../live/device-registry.ts';
 import { storedDeviceView } from '../device-view.ts';
@@ -34,17 +34,21 @@ export function addDeviceRoutes(router: ApiRouter, store: Store, registry: Devic
     {
       method: 'get',
       path: '/v1/devices/{id}',
-      summary: 'One device: hardware, tier, status and last heartbeat',
+      summary: 'One device: hardware, tier, status, last heartbeat and earnings',
       tag: 'devices',
       auth: false,
       params: deviceIdParamSchema,
-      response: deviceViewSchema,
+      response: deviceDetailSchema,
     },
     async ({ params }) => {
       const id = toDeviceId(params.id);
       const record = await store.devices.get(id);
       if (!record) throw new IdlegridError('NOT_FOUND', { resource: 'device', id });
-      return storedDeviceView(record, registry.get(id));
+      const e = await store.settlement.earningsOf(id);
+      return {
+        ...storedDeviceView(record, registry.get(id)),
+        earnings: { gpuSeconds: e.gpuSeconds, grossIo: formatDecimal(e.grossIo), feeIo: formatDecimal(e.feeIo), paidIo: formatDecimal(e.paidIo), pendingIo: formatDecimal(e.pendingIo) },
+      };
     },
   );
 }
