@@ -12,7 +12,7 @@ export {
   type Env,
   type RayVenv,
 } from './venv.ts';
-export { FIRST_WORKER_PORT_OFFSET, PORT_BLOCK_SIZE, assertPortsFree, blocksOverlap, fixedPorts, portBlock, portBlocks, type RayPorts } from './ports.ts';
+export { FIRST_WORKER_PORT_OFFSET, PORT_BLOCK_SIZE, assertPortsFree, blocksOverlap, firstFreePortBase, fixedPorts, portBlock, portBlocks, type RayPorts } from './ports.ts';
 export { RAY_TEMP_DIR_MAX_BYTES, assertTempDirFits, nodeTempDir, tempDirFits, type NodeTempDir } from './temp-dir.ts';
 export { DEFAULT_HEALTH_CHECK, PASSED_THROUGH_ENV, rayNodeEnv, type HealthCheckTuning } from './ray-env.ts';
 export { hostPort, rayStartArgs, type RayStartArgsOptions } from './ray-args.ts';

@@ -103,3 +103,17 @@ export async function assertPortsFree(ports: RayPorts, host = '0.0.0.0'): Promis
     throw new RayError('RAY_PORT_IN_USE', `Port(s) ${busy.join(', ')} of the Ray port block at ${ports.base} are in use`, { busy, base: ports.base });
   }
 }
+
+/**
+ * The first base among `bases` whose `count` blocks have every fixed port free right now (a check,
+ * not a reservation). For tests and local networks that must not collide with other Ray nodes or
+ * with ephemeral ports the kernel handed out (32768–60999 on Linux: keep bases below that).
+ */
+export async function firstFreePortBase(bases: readonly number[], count: number, size: number = PORT_BLOCK_SIZE): Promise<number> {
+  for (const base of bases) {
+    const blocks = portBlocks(base, count, size);
+    const free = await Promise.all(blocks.map((b) => assertPortsFree(b).then(() => true, () => false)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new RayError('RAY_PORT_IN_USE', `No free block of ${count}×${size} ports at ${bases.join(', ')}`, { busy: [], base: bases[0] ?? 0 });
+}

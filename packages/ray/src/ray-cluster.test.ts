@@ -10,7 +10,7 @@ import { pythonEntrypoint } from './entrypoint.ts';
 import { rayRequest } from './http-client.ts';
 import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
 import { listAliveNodes, listNodes, waitForNodeDead } from './nodes-api.ts';
-import { blocksOverlap, PORT_BLOCK_SIZE } from './ports.ts';
+import { blocksOverlap, firstFreePortBase, PORT_BLOCK_SIZE } from './ports.ts';
 import { ProcessFamily } from './process-family.ts';
 import type { RayNodeHandle } from './ray-node.ts';
 import { RAY_TEMP_DIR_MAX_BYTES } from './temp-dir.ts';
@@ -51,7 +51,8 @@ function processesOf(h: RayNodeHandle): string[] {
     .map((p) => `${p.pid} ${p.stat} ${p.args.slice(0, 80)}`);
 }
 
-const basePort = 40_000 + (process.pid % 40) * 3 * PORT_BLOCK_SIZE;
+/** Bases for 3 blocks in 26000–29600: below the kernel's ephemeral ports, apart from the agent test's range; the pid picks where to start. */
+const BASES = Array.from({ length: 6 }, (_, k) => 26_000 + ((process.pid + k) % 6) * 3 * PORT_BLOCK_SIZE);
 let leaseDir = '';
 let cluster: LocalCluster | undefined;
 let jobs: RayJobsClient;
@@ -64,6 +65,7 @@ function started(): LocalCluster {
 beforeAll(async () => {
   const venv = await ensureRayVenv(process.env, { onOutput: (s) => process.stderr.write(s) });
   leaseDir = await mkdtemp('/tmp/igr-t-');
+  const basePort = await firstFreePortBase(BASES, 3);
   cluster = await startLocalCluster({ venv, leaseDir, basePort, workers: 2, objectStoreMemoryBytes: 100 * 1024 * 1024 });
   jobs = createJobsClient({ url: cluster.dashboardUrl, token: cluster.token });
   console.log(`[ray] head + 2 workers alive after ${cluster.timings.allAliveS.toFixed(1)} s`, cluster.timings);

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLeaseId, type LeaseId } from '@idlegrid/domain';
 import { loadOrCreateKeypair } from '@idlegrid/protocol';
-import { blocksOverlap, createJobsClient, ensureRayVenv, listAliveNodes, pythonEntrypoint, rayRequest, waitForNodes } from '@idlegrid/ray';
+import { blocksOverlap, createJobsClient, ensureRayVenv, firstFreePortBase, listAliveNodes, pythonEntrypoint, rayRequest, waitForNodes } from '@idlegrid/ray';
 import type { OutgoingAgentMessage } from '../handlers.ts';
 import { setupWorker } from '../setup.ts';
 import { LeaseRuntime } from './lease-runtime.ts';
@@ -28,7 +28,9 @@ function leaseId(id: string): LeaseId {
   if (!isLeaseId(id)) throw new Error(`not a lease id: ${id}`);
   return id;
 }
-const PORT_BASE = 24_000 + (process.pid % 30) * 400;
+/** Bases for 2 blocks in 29600–32400: below the kernel's ephemeral ports, apart from packages/ray's cluster test. */
+const PORT_BASES = Array.from({ length: 7 }, (_, k) => 29_600 + ((process.pid + k) % 7) * 400);
+let PORT_BASE = 0;
 const SECRET_ENV = 'IDLEGRID_TEST_AGENT_SECRET';
 
 /** The host's primary IPv4 address (what the cloud connection's local address would be). */
@@ -101,6 +103,7 @@ beforeAll(async () => {
   await ensureRayVenv(process.env, { onOutput: (s) => process.stderr.write(s) });
   process.env[SECRET_ENV] = 'agent-secret-must-not-leak';
   root = await mkdtemp(path.join(os.tmpdir(), 'igr-agent-t-'));
+  PORT_BASE = await firstFreePortBase(PORT_BASES, 2);
   a = await device('device-a');
   b = await device('device-b');
 }, 900_000);
