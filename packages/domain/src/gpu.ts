@@ -67,3 +67,14 @@ export function tierRank(tier: Tier): number {
 export function meetsTier(tier: Tier, minimum: Tier): boolean {
   return tierRank(tier) >= tierRank(minimum);
 }
+
+/** A model as a user types it (`h100`, `RTX4090`, `cpu`) or as nvidia-smi names it ("NVIDIA GeForce RTX 4090"); else UNKNOWN_GPU_MODEL. */
+export function parseGpuModelOrProductName(text: string): GpuModel {
+  try {
+    return parseGpuModel(text);
+  } catch (err) {
+    const fromProductName = normalizeGpuName(text);
+    if (fromProductName !== null) return fromProductName;
+    throw err;
+  }
+}

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { IdlegridError, normalizeGpuName, parseGpuModel, toDeviceId, type GpuModel } from '@idlegrid/domain';
+import { IdlegridError, parseGpuModelOrProductName, toDeviceId } from '@idlegrid/domain';
 import { readKeypairFile, type DeviceDetail, type EstimateResponse, type HardwareReport } from '@idlegrid/protocol';
 import { defaultPriceFor, loadAgentConfig, probeHardware, setupWorker, startAgent } from '@idlegrid/agent';
 import { CloudClient } from '../cloud-client.ts';
@@ -117,7 +117,7 @@ export function addWorkerCommands(program: Command, globals: () => GlobalOptions
     .option('--price <usd>', 'asking price, USD per GPU-hour (default: what `worker start` asks for the model)')
     .action(async (opts: EstimateOptions) => {
       const g = globals();
-      const model = gpuModelOf(opts.gpu);
+      const model = parseGpuModelOrProductName(opts.gpu);
       const client = new CloudClient(await resolveCloudUrl(g.cloud, process.env), process.env);
       const estimate = await client.get<EstimateResponse>('/v1/estimate', {
         gpu: model,
@@ -138,16 +138,6 @@ interface EstimateOptions {
   price?: string;
 }
 
-/** A model as typed (`h100`, `cpu`) or as nvidia-smi names it ("NVIDIA GeForce RTX 4090"); else UNKNOWN_GPU_MODEL. */
-function gpuModelOf(text: string): GpuModel {
-  try {
-    return parseGpuModel(text);
-  } catch (err) {
-    const fromProductName = normalizeGpuName(text);
-    if (fromProductName !== null) return fromProductName;
-    throw err;
-  }
-}
 
 function renderEstimate(r: EstimateResponse): string {
   const e = r.estimate;

@@ -1,4 +1,4 @@
-import { formatDecimal, GPU_MODELS, normalizeGpuName, parseGpuModel, parseUsd, type Clock, type GpuModel, type MicroUsd } from '@idlegrid/domain';
+import { formatDecimal, GPU_MODELS, parseGpuModelOrProductName, parseUsd, type Clock, type GpuModel, type MicroUsd } from '@idlegrid/domain';
 import {
   checkParam, classWeightX10, DEFAULT_PARAMS, estimateSupplier, formatParam, PARAM_NAMES, PARAM_SPECS, tierMultiplierX100,
   type ParamName, type Params, type ParamSpec,
@@ -111,7 +111,7 @@ export function addEconomicsRoutes(router: ApiRouter, deps: EconomicsDeps): void
       response: estimateResponseSchema,
     },
     async ({ query }): Promise<EstimateResponse> => {
-      const model = gpuModelOf(query.gpu);
+      const model = parseGpuModelOrProductName(query.gpu);
       const nowMs = deps.clock.now();
       const online = [...deps.registry.online()];
       const network = networkFigures(online);
@@ -154,16 +154,6 @@ export function addEconomicsRoutes(router: ApiRouter, deps: EconomicsDeps): void
   );
 }
 
-/** A model as a user types it (`h100`, `RTX4090`, `cpu`) or as nvidia-smi names it; else UNKNOWN_GPU_MODEL (400). */
-function gpuModelOf(text: string): GpuModel {
-  try {
-    return parseGpuModel(text);
-  } catch (err) {
-    const fromProductName = normalizeGpuName(text);
-    if (fromProductName !== null) return fromProductName;
-    throw err;
-  }
-}
 
 interface LiveNetwork {
   models: Array<{ gpuModel: GpuModel; devices: number; slots: number }>;
