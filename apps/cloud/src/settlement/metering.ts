@@ -83,7 +83,12 @@ export function allowedByUsage(reportedSeconds: number | undefined, alreadyBille
 export function priceRecord(seconds: number, slots: number, pricePerGpuHour: bigint, terms: SettlementTerms): { grossIo: bigint; feeIo: bigint } {
   const usd = (BigInt(seconds) * BigInt(slots) * pricePerGpuHour) / 3600n;
   const grossIo = usdToIo(usd, terms.ioUsdPrice, 'down');
-  return { grossIo, feeIo: (grossIo * BigInt(terms.protocolFeeBps)) / 10_000n };
+  return { grossIo, feeIo: protocolFee(grossIo, terms) };
+}
+
+/** The protocol's share of a gross amount (rounded down). */
+export function protocolFee(grossIo: bigint, terms: Pick<SettlementTerms, 'protocolFeeBps'>): bigint {
+  return (grossIo * BigInt(terms.protocolFeeBps)) / 10_000n;
 }
 
 /** IO to reserve for `durationMs` of a lease costing `pricePerHour` (MicroUsd per hour), rounded up. */
@@ -101,8 +106,6 @@ export interface BatchPlan {
   readonly feeIo: bigint;
   readonly burnIo: bigint;
   readonly treasuryIo: bigint;
-  /** Net payouts summed per payout wallet, in wallet order. */
-  readonly payouts: Array<{ to: Address; amount: bigint }>;
 }
 
 /** The deterministic id of the batch for the interval ending at `cutoffMs`. */
@@ -136,7 +139,7 @@ export function planBatch(cutoffMs: number, unordered: ReadonlyArray<Omit<MeterR
     feeIo += r.feeIo;
   }
   const burnIo = (feeIo * BigInt(terms.feeBurnShareBps)) / 10_000n;
-  return { id, memo: settleMemo(id, root), merkleRoot: root, records, grossIo, feeIo, burnIo, treasuryIo: feeIo - burnIo, payouts: netPayouts(records) };
+  return { id, memo: settleMemo(id, root), merkleRoot: root, records, grossIo, feeIo, burnIo, treasuryIo: feeIo - burnIo };
 }
 
 /** What each supplier is paid for a batch: Σ (gross − fee) per payout wallet, ordered by wallet, zeros left out. */

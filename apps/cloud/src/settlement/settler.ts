@@ -3,7 +3,7 @@ import type { Ledger } from '@idlegrid/chain';
 import type { Address, Clock, DeviceId, LeaseId } from '@idlegrid/domain';
 import type { LeaseAccountRecord, MeterRecord, SettlementBatchRecord, Store } from '@idlegrid/store';
 import { ChainTasks, type CrashHook } from './chain-tasks.ts';
-import { allowedByUsage, batchId, meterNode, netPayouts, planBatch, priceRecord, type SettlementTerms } from './metering.ts';
+import { allowedByUsage, batchId, meterNode, netPayouts, planBatch, priceRecord, protocolFee, type SettlementTerms } from './metering.ts';
 
 type UnnumberedRecord = Omit<MeterRecord, 'batchId' | 'idx'>;
 
@@ -157,7 +157,7 @@ export class Settler {
           // Only a replacement dearer than the booked price can get here: the buyer never pays beyond the reservation.
           this.o.logger.warn({ leaseId: lease.id, nodeId: node.id, grossIo: grossIo.toString(), budget: budget.toString() }, 'charge capped at the reservation');
           grossIo = budget;
-          feeIo = (grossIo * BigInt(terms.protocolFeeBps)) / 10_000n;
+          feeIo = protocolFee(grossIo, terms);
         }
         budget -= grossIo;
         billed.set(node.deviceId, (billed.get(node.deviceId) ?? 0) + m.seconds);
