@@ -228,6 +228,12 @@ export interface ChainIdempotencyTable {
   entry: string;
 }
 
+// ---- verification tables (0006) ----
+
+// ---- staking and governance tables (0007) ----
+
+// ---- epoch tables (0008) ----
+
 export interface Database {
   devices: DevicesTable;
   api_keys: ApiKeysTable;
@@ -243,4 +249,7 @@ export interface Database {
   meter_records: MeterRecordsTable;
   chain_idempotency: ChainIdempotencyTable;
   withdrawals: WithdrawalsTable;
+  // verification (0006)
+  // staking and governance (0007)
+  // epochs (0008)
 }

@@ -24,6 +24,9 @@ export interface Store {
   readonly escrow: EscrowRepo;
   /** Settlement batches, meter records, agents' usage reports, the ledger's idempotency entries. */
   readonly settlement: SettlementRepo;
+  // verification repo
+  // staking and governance repos
+  // epoch repo
   /**
    * Runs `fn` in one database transaction: it commits when `fn` resolves and rolls back
    * when it throws (the error is rethrown unchanged). Use only the store passed to `fn`
@@ -48,6 +51,9 @@ export function createStore(ctx: RepoContext): Store {
     wallets: walletsRepo(ctx),
     escrow: escrowRepo(ctx),
     settlement: settlementRepo(ctx),
+    // verification repo
+    // staking and governance repos
+    // epoch repo
     async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
       if (inTransaction) return fn(store);
       // Errors from fn pass through untouched; only begin/commit failures become STORE_ERROR.
