@@ -334,11 +334,14 @@ export class LedgerCore implements Ledger {
   async mintTo(batch: MintBatch): Promise<BatchResult> {
     assertBatchHead(batch.id, batch.memo, batch.mint);
     batch.mints.forEach(assertPayout);
-    if (batch.mints.length === 0) throw new ChainError('CHAIN_INVALID_BATCH', `Batch ${batch.id} mints nothing`, { id: batch.id });
+    const treasury = batch.treasury ?? 0n;
+    if (treasury < 0n) throw new ChainError('CHAIN_INVALID_BATCH', `Batch ${batch.id}: the treasury amount must not be negative`, { id: batch.id });
+    if (batch.mints.length === 0 && treasury === 0n) throw new ChainError('CHAIN_INVALID_BATCH', `Batch ${batch.id} mints nothing`, { id: batch.id });
     return await this.mutate(async () => {
       const info = this.info();
       const mint = info.mints[batch.mint];
-      const chunks = await this.plan('mint', batch.id, batch.memo, [], 0n, batch.mints, mint, (ata, p) => mintToIx(mint, ata, info.authority, p.amount));
+      const head = treasury > 0n ? [mintToIx(mint, info.accounts[batch.mint].treasury, info.authority, treasury)] : [];
+      const chunks = await this.plan('mint', batch.id, batch.memo, head, 0n, batch.mints, mint, (ata, p) => mintToIx(mint, ata, info.authority, p.amount));
       return this.runBatch(batch.id, batch.memo, chunks, mint, null);
     });
   }

@@ -71,6 +71,8 @@ export interface MintBatch {
   readonly id: string;
   readonly memo: string;
   readonly mints: readonly Payout[];
+  /** Minted into the treasury token account (in the first transaction of the batch). */
+  readonly treasury?: bigint;
   readonly mint: TokenSymbol;
 }
 

@@ -235,4 +235,19 @@ describe('embedded ledger: mintTo batches', () => {
     expect(await ledger.conservation('IO')).toMatchObject({ supply: total, minted: total, burned: 0n, accountsTotal: total, ok: true });
     await ledger.close();
   });
+
+  it('mints the treasury share into the treasury account in the same batch, once', async () => {
+    const dir = tempDir();
+    const ledger = await openEmbeddedLedger({ dataDir: dir, clock: manualClock(START_MS), idempotency: new MemoryIdempotencyStore() });
+    const info = await ledger.bootstrap();
+    const to = newWallet().address;
+    const batch = { id: 'epoch-2', memo: 'idlegrid:epoch:2:' + 'ab'.repeat(32), mints: [{ to, amount: 7n * IO }], treasury: 3n, mint: 'IO' as const };
+    await ledger.mintTo(batch);
+    await ledger.mintTo(batch);
+    expect(await ledger.tokenAccountBalance(info.accounts.IO.treasury)).toBe(3n);
+    expect(await ioOf(ledger, [to])).toEqual([7n * IO]);
+    expect(await ledger.conservation('IO')).toMatchObject({ supply: 7n * IO + 3n, ok: true });
+    await expect(ledger.mintTo({ ...batch, id: 'epoch-3', mints: [], treasury: 0n })).rejects.toMatchObject({ code: 'CHAIN_INVALID_BATCH' });
+    await ledger.close();
+  });
 });
