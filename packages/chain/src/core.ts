@@ -22,6 +22,7 @@ import {
   type Payout,
   type ProtocolAccounts,
   type TokenSymbol,
+  type VaultRole,
   type VerifiedDeposit,
 } from './ledger.ts';
 import {
@@ -265,9 +266,9 @@ export class LedgerCore implements Ledger {
     });
   }
 
-  async buildDepositTransaction(payer: ChainSigner, mint: TokenSymbol, amount: bigint): Promise<string> {
+  async buildDepositTransaction(payer: ChainSigner, mint: TokenSymbol, amount: bigint, destination: VaultRole = 'escrow'): Promise<string> {
     const info = this.info();
-    return buildDepositTransfer(payer, { mint: info.mints[mint], escrow: info.accounts[mint].escrow, amount, lifetime: await this.chain.lifetime() });
+    return buildDepositTransfer(payer, { mint: info.mints[mint], escrow: info.accounts[mint][destination], amount, lifetime: await this.chain.lifetime() });
   }
 
   recentBlockhash(): Promise<Lifetime> {
@@ -314,7 +315,7 @@ export class LedgerCore implements Ledger {
     return await this.mutate(async () => {
       const info = this.info();
       const a = info.authority;
-      const { escrow } = info.accounts[batch.mint];
+      const escrow = info.accounts[batch.mint][batch.source ?? 'escrow'];
       const mint = info.mints[batch.mint];
       const head: Instruction[] = [];
       let headOutflow = 0n;

@@ -28,7 +28,7 @@ export async function buildDepositTransfer(
 /**
  * Checks a buyer-signed deposit before anything is sent: exactly one SPL transfer (plus an optional
  * memo and compute-budget instructions) from the buyer's associated token account of the expected
- * mint to that mint's escrow, signed by the buyer with valid signatures. Refusals are ChainErrors.
+ * mint to that mint's escrow (or stake vault, per `expected.destination`), signed by the buyer with valid signatures. Refusals are ChainErrors.
  */
 export async function checkDeposit(tx: DecodedTransaction, expected: DepositExpectation, info: LedgerInfo): Promise<{ amount: bigint }> {
   const refuse = (code: 'CHAIN_DEPOSIT_MALFORMED' | 'CHAIN_DEPOSIT_WRONG_DESTINATION' | 'CHAIN_DEPOSIT_WRONG_MINT' | 'CHAIN_DEPOSIT_WRONG_SOURCE' | 'CHAIN_DEPOSIT_WRONG_SIGNER' | 'CHAIN_DEPOSIT_TOO_SMALL', message: string, details: Record<string, unknown> = {}) =>
@@ -50,12 +50,14 @@ export async function checkDeposit(tx: DecodedTransaction, expected: DepositExpe
   const sym = expected.mint;
   const other: TokenSymbol = sym === 'IO' ? 'USDC' : 'IO';
   const mint = info.mints[sym];
-  if (transfer.destination === info.accounts[other].escrow) {
-    throw refuse('CHAIN_DEPOSIT_WRONG_MINT', `This transfer pays the ${other} escrow, not the ${sym} escrow`, { expected: sym });
+  const role = expected.destination ?? 'escrow';
+  const what = role === 'escrow' ? 'escrow' : 'stake vault';
+  if (transfer.destination === info.accounts[other][role]) {
+    throw refuse('CHAIN_DEPOSIT_WRONG_MINT', `This transfer pays the ${other} ${what}, not the ${sym} ${what}`, { expected: sym });
   }
-  if (transfer.destination !== info.accounts[sym].escrow) {
-    throw refuse('CHAIN_DEPOSIT_WRONG_DESTINATION', `The transfer goes to ${transfer.destination}, not to the ${sym} escrow ${info.accounts[sym].escrow}`, {
-      destination: transfer.destination, escrow: info.accounts[sym].escrow,
+  if (transfer.destination !== info.accounts[sym][role]) {
+    throw refuse('CHAIN_DEPOSIT_WRONG_DESTINATION', `The transfer goes to ${transfer.destination}, not to the ${sym} ${what} ${info.accounts[sym][role]}`, {
+      destination: transfer.destination, expectedDestination: info.accounts[sym][role],
     });
   }
   if (transfer.mint !== null && transfer.mint !== mint) {

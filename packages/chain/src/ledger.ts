@@ -33,11 +33,16 @@ export interface Balances {
   readonly usdc: bigint;
 }
 
+/** The protocol token accounts a wallet can pay into and the protocol pays out of. */
+export type VaultRole = 'escrow' | 'stakeVault';
+
 export interface DepositExpectation {
   /** The buyer's wallet: owner of the source token account and signer of the transfer. */
   readonly from: Address;
   readonly mint: TokenSymbol;
   readonly minAmount?: bigint;
+  /** Which protocol account the transfer must pay: escrow (default) or the stake vault (a stake). */
+  readonly destination?: VaultRole;
 }
 
 export interface VerifiedDeposit {
@@ -60,11 +65,13 @@ export interface PayBatch {
   /** Carried by every payment transaction of the batch, e.g. `idlegrid:settle:<id>:<merkle root>`. */
   readonly memo: string;
   readonly transfers: readonly Payout[];
-  /** Burned from escrow with SPL burn (reduces supply). */
+  /** Burned from the source with SPL burn (reduces supply). */
   readonly burn?: bigint;
-  /** Moved from escrow to the treasury token account. */
+  /** Moved from the source to the treasury token account. */
   readonly treasury?: bigint;
   readonly mint: TokenSymbol;
+  /** The protocol account every amount leaves: escrow (default) or the stake vault (unstakes, slashes). */
+  readonly source?: VaultRole;
 }
 
 export interface MintBatch {
@@ -181,10 +188,13 @@ export interface Ledger {
   balances(owner: Address): Promise<Balances>;
   /** Balance of any token account (0 when it does not exist). */
   tokenAccountBalance(account: Address): Promise<bigint>;
-  /** A buyer-signed transfer to escrow, checked then sent. Refusals are ChainErrors CHAIN_DEPOSIT_*. */
+  /** A buyer-signed transfer to escrow (or `expected.destination`), checked then sent. Refusals are ChainErrors CHAIN_DEPOSIT_*. */
   verifyDeposit(signedTxBase64: string, expected: DepositExpectation): Promise<VerifiedDeposit>;
-  /** What the CLI sends to `POST /v1/wallet/deposits`: a signed transfer from the payer's ATA to escrow. */
-  buildDepositTransaction(payer: ChainSigner, mint: TokenSymbol, amount: bigint): Promise<string>;
+  /**
+   * What the CLI sends to `POST /v1/wallet/deposits` (or `POST /v1/stake` with destination
+   * `stakeVault`): a signed transfer from the payer's ATA to that protocol account.
+   */
+  buildDepositTransaction(payer: ChainSigner, mint: TokenSymbol, amount: bigint, destination?: VaultRole): Promise<string>;
   /** A blockhash to build a transaction with (e.g. a client-side deposit) and its last valid block height. */
   recentBlockhash(): Promise<{ readonly blockhash: string; readonly lastValidBlockHeight: bigint }>;
   payBatch(batch: PayBatch): Promise<BatchResult>;
