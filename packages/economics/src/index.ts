@@ -55,3 +55,6 @@ export {
 
 /** Expected daily earnings of a supplier. */
 export { estimateSupplier, type NetworkFigures, type SupplierEstimate, type SupplierSetup } from './estimator.ts';
+
+/** Governance: tally with quorum, proposal status. */
+export { proposalStatus, QUORUM_BPS, tally, type ProposalStatus, type Tally, type TallyInput, type VoteChoice } from './governance.ts';
