@@ -13,6 +13,8 @@ import { addDeviceRoutes } from './api/routes/device-routes.ts';
 import { addExplorerRoutes } from './api/routes/explorer-routes.ts';
 import { addEconomicsRoutes } from './api/routes/economics-routes.ts';
 import { addClusterRoutes } from './api/routes/cluster-routes.ts';
+import { addEventStream, addUnsignedDepositRoute } from './api/routes/dashboard-routes.ts';
+import { serveDashboard } from './api/dashboard-static.ts';
 import { addQuoteRoutes } from './api/routes/quote-routes.ts';
 import { addSupplyRoutes } from './api/routes/supply-routes.ts';
 import { addWalletRoutes, addWithdrawalRoute } from './api/routes/wallet-routes.ts';
@@ -42,6 +44,8 @@ export interface CloudDeps {
   ledger?: Ledger;
   /** Tests only: kills the process at a named settlement point (see settlement/crash-points.ts). */
   crash?: CrashHook;
+  /** The built web dashboard served at `/` (default apps/dashboard/dist; a hint page when missing). */
+  dashboardDir?: string;
 }
 
 export interface CloudApp {
@@ -115,10 +119,13 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   if (deps.ledger && settler) {
     addWalletRoutes(router, store, clock, deps.ledger, config, settler);
     addWithdrawalRoute(router, store, clock, settler);
+    addUnsignedDepositRoute(router, deps.ledger);
   }
+  addEventStream(app, { store, clock, registry, authenticate });
 
   const openapi = buildOpenApi(router.specs, CLOUD_VERSION);
   app.get('/v1/openapi.json', (c) => c.json(openapi));
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  serveDashboard(app, deps.dashboardDir);
   return { app, registry, capacity, leases, proxy, metrics, settler, openapi };
 }

@@ -10,3 +10,4 @@ export * from './merkle.ts';
 export * from './settlement-schemas.ts';
 export * from './economics-schemas.ts';
 export * from './explorer-schemas.ts';
+export * from './dashboard-schemas.ts';

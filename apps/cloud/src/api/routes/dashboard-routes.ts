@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { streamSSE } from 'hono/streaming';
+import type { Hono } from 'hono';
+import { formatDecimal, IdlegridError, parseDecimal, type Address, type Clock } from '@idlegrid/domain';
+import { buildDepositTransfer, type Ledger } from '@idlegrid/chain';
+import { unsignedDepositRequestSchema, unsignedDepositResponseSchema } from '@idlegrid/protocol';
+import type { Store } from '@idlegrid/store';
+import { clusterView } from '../../leases/cluster-view.ts';
+import type { DeviceRegistry } from '../../live/device-registry.ts';
+import { onChain } from '../chain-errors.ts';
+import type { AppEnv } from '../app-env.ts';
+import type { ApiRouter, AuthHook } from '../router.ts';
+
+/** How often the event stream looks for changes (the store is read at most this often per open stream). */
+export const EVENT_POLL_MS = 1000;
+/** A comment line is sent at least this often so proxies keep the stream open. */
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * What the dashboard needs beyond the CLI's routes: a deposit built for a wallet that signs in
+ * the browser, and one server-sent event stream with the buyer's clusters and network counters.
+ */
+export function addUnsignedDepositRoute(router: ApiRouter, ledger: Ledger): void {
+  router.add(
+    {
+      method: 'post',
+      path: '/v1/wallet/deposits/unsigned',
+      summary: 'An unsigned deposit (SPL transfer to escrow) for a wallet that signs elsewhere; sign `message`, fill the signature slot, relay with POST /v1/wallet/deposits',
+      tag: 'wallet',
+      auth: true,
+      body: unsignedDepositRequestSchema,
+      response: unsignedDepositResponseSchema,
+    },
+    async ({ body, c }) => {
+      const amount = parseDecimal(body.amount);
+      if (amount === 0n) throw new IdlegridError('INVALID_AMOUNT', { value: body.amount, reason: 'a deposit must be more than 0' });
+      const info = ledger.info();
+      const lifetime = await onChain(() => ledger.recentBlockhash());
+      // Built with a throwaway key in the wallet's name: the layout is final, the signature is not.
+      const placeholder = { address: c.get('wallet'), secretKey: new Uint8Array([...randomBytes(32), ...new Uint8Array(32)]) };
+      const wire = Buffer.from(
+        await buildDepositTransfer(placeholder, { mint: info.mints[body.token], escrow: info.accounts[body.token].escrow, amount, lifetime }),
+        'base64',
+      );
+      const signers = wire[0] ?? 0; // compact-u16, one byte below 128
+      if (signers !== 1) throw new IdlegridError('INTERNAL', { reason: `a deposit has one signer, built ${signers}` });
+      wire.fill(0, 1, 65);
+      return { transaction: wire.toString('base64'), signatureOffset: 1, messageOffset: 1 + 64 * signers, token: body.token, amount: formatDecimal(amount) };
+    },
+  );
+}
+
+/**
+ * `GET /v1/events/stream`: server-sent events for live pages. Public `network` events (devices
+ * online, GPU slots) always; with an API key also `clusters` (the wallet's clusters, as GET
+ * /v1/clusters returns them). An event is sent when its content changes.
+ */
+export function addEventStream(app: Hono<AppEnv>, deps: { store: Store; clock: Clock; registry: DeviceRegistry; authenticate: AuthHook; pollMs?: number }): void {
+  app.get('/v1/events/stream', async (c) => {
+    let wallet: Address | null = null;
+    if (c.req.header('authorization')) {
+      await deps.authenticate(c);
+      wallet = c.get('wallet');
+    }
+    const origin = new URL(c.req.url).origin;
+    return streamSSE(c, async (stream) => {
+      const last = new Map<string, string>();
+      let lastSentMs = 0;
+      const send = async (event: string, data: unknown) => {
+        const text = JSON.stringify(data);
+        if (last.get(event) === text) return;
+        last.set(event, text);
+        lastSentMs = Date.now();
+        await stream.writeSSE({ event, data: text });
+      };
+      while (!stream.aborted && !stream.closed) {
+        let slots = 0;
+        let devices = 0;
+        for (const d of deps.registry.online()) {
+          devices += 1;
+          slots += d.slots;
+        }
+        await send('network', { devicesOnline: devices, gpuSlotsOnline: slots });
+        if (wallet) {
+          const leases = (await deps.store.leases.list({ buyer: wallet, limit: 10_000 })).sort((a, b) => b.createdAtMs - a.createdAtMs).slice(0, 50);
+          const now = deps.clock.now();
+          // Accrued cost changes every second while a cluster runs: that is the live cost.
+          const clusters = await Promise.all(leases.map(async (l) => clusterView(l, await deps.store.leases.nodes(l.id), origin, now)));
+          await send('clusters', { clusters });
+        }
+        if (Date.now() - lastSentMs > KEEPALIVE_MS) {
+          lastSentMs = Date.now();
+          await stream.write(': keepalive\n\n');
+        }
+        await stream.sleep(deps.pollMs ?? EVENT_POLL_MS);
+      }
+    });
+  });
+}
