@@ -13,7 +13,7 @@ import { addDeviceRoutes } from './api/routes/device-routes.ts';
 import { addExplorerRoutes } from './api/routes/explorer-routes.ts';
 import { addEconomicsRoutes } from './api/routes/economics-routes.ts';
 import { addClusterRoutes } from './api/routes/cluster-routes.ts';
-import { addEventStream, addUnsignedDepositRoute } from './api/routes/dashboard-routes.ts';
+import { addEventStream, addExplorerLeaseRoute, addUnsignedDepositRoute } from './api/routes/dashboard-routes.ts';
 import { serveDashboard } from './api/dashboard-static.ts';
 import { addQuoteRoutes } from './api/routes/quote-routes.ts';
 import { addSupplyRoutes } from './api/routes/supply-routes.ts';
@@ -112,6 +112,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   addAuthRoutes(router, store, clock, deps.random, config.challengeTtlSeconds);
   addSupplyRoutes(router, registry);
   addExplorerRoutes(router, store);
+  addExplorerLeaseRoute(router, store);
   addEconomicsRoutes(router, { config, store, clock, registry });
   addDeviceRoutes(router, store, registry);
   addQuoteRoutes(router, capacity);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { base58Decode, base58Encode, manualClock, seededRandom } from '@idlegrid/domain';
+import { base58Decode, base58Encode, manualClock, newLeaseId, seededRandom } from '@idlegrid/domain';
 import { openEmbeddedLedger, type EmbeddedLedger } from '@idlegrid/chain';
 import { generateKeypair, signBytes, type Keypair } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
@@ -128,5 +128,12 @@ describe('GET /v1/events/stream', () => {
   it('refuses a bad API key', async () => {
     const res = await cloud.app.request('/v1/events/stream', { headers: { authorization: 'Bearer igk_nope' } });
     expect(res.status).toBe(401);
+  });
+});
+
+describe('GET /v1/explorer/leases/{id}', () => {
+  it('answers 404 for an unknown lease and 400 for a malformed id', async () => {
+    expect((await call('GET', `/v1/explorer/leases/${newLeaseId(seededRandom(1))}`)).status).toBe(404);
+    expect((await call('GET', '/v1/explorer/leases/nope')).status).toBe(400);
   });
 });

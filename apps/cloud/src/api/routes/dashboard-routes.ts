@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { streamSSE } from 'hono/streaming';
 import type { Hono } from 'hono';
-import { formatDecimal, IdlegridError, parseDecimal, type Address, type Clock } from '@idlegrid/domain';
+import { formatDecimal, IdlegridError, parseDecimal, type Address, type Clock, type LeaseId } from '@idlegrid/domain';
 import { buildDepositTransfer, type Ledger } from '@idlegrid/chain';
-import { unsignedDepositRequestSchema, unsignedDepositResponseSchema } from '@idlegrid/protocol';
+import { clusterIdParamSchema, explorerLeaseDetailSchema, unsignedDepositRequestSchema, unsignedDepositResponseSchema } from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
 import { clusterView } from '../../leases/cluster-view.ts';
 import type { DeviceRegistry } from '../../live/device-registry.ts';
@@ -96,4 +96,54 @@ export function addEventStream(app: Hono<AppEnv>, deps: { store: Store; clock: C
       }
     });
   });
+}
+
+/** `GET /v1/explorer/leases/{id}`: public, like the rest of the explorer; every amount carries its transactions. */
+export function addExplorerLeaseRoute(router: ApiRouter, store: Store): void {
+  router.add(
+    {
+      method: 'get',
+      path: '/v1/explorer/leases/{id}',
+      summary: 'One lease: anchors, reservation, charge and refund, and the settlement batches that paid its suppliers and burned its fee',
+      tag: 'explorer',
+      auth: false,
+      params: clusterIdParamSchema,
+      response: explorerLeaseDetailSchema,
+    },
+    async ({ params }) => {
+      const id = params.id as LeaseId;
+      const lease = await store.leases.get(id);
+      if (!lease) throw new IdlegridError('NOT_FOUND', { resource: 'lease', id });
+      const a = await store.escrow.get(id);
+      const io = (v: bigint | null | undefined) => (v === null || v === undefined ? null : formatDecimal(v));
+      const byBatch = new Map<string, { fee: bigint; payees: Map<string, { amount: bigint; seconds: number }> }>();
+      for (const r of await store.settlement.recordsOfLease(id)) {
+        const b = byBatch.get(r.batchId) ?? { fee: 0n, payees: new Map<string, { amount: bigint; seconds: number }>() };
+        const p = b.payees.get(r.payout) ?? { amount: 0n, seconds: 0 };
+        p.amount += r.grossIo - r.feeIo;
+        p.seconds += r.seconds * r.slots;
+        b.payees.set(r.payout, p);
+        b.fee += r.feeIo;
+        byBatch.set(r.batchId, b);
+      }
+      const batches = [];
+      for (const [batchId, b] of [...byBatch].sort(([x], [y]) => (x < y ? -1 : 1))) {
+        const batch = await store.settlement.batch(batchId);
+        if (!batch) continue;
+        batches.push({
+          id: batch.id, state: batch.state, memo: batch.memo, signatures: batch.signatures ?? [],
+          payouts: [...b.payees].sort(([x], [y]) => (x < y ? -1 : 1)).map(([to, p]) => ({ to, amountIo: formatDecimal(p.amount), seconds: p.seconds })),
+          leaseFeeIo: formatDecimal(b.fee), batchBurnIo: formatDecimal(batch.burnIo),
+        });
+      }
+      return {
+        lease: {
+          id: lease.id, state: lease.state, gpuModel: lease.gpuModel, slots: lease.slots, createdAt: lease.createdAtMs, endedAt: lease.endedAtMs,
+          termsHash: a?.termsHash ?? null, openAnchor: a?.openAnchor ?? null, closeAnchor: a?.closeAnchor ?? null,
+          reservedIo: io(a?.reservedIo), chargedIo: io(a?.chargedIo), refundIo: io(a?.refundIo),
+        },
+        batches,
+      };
+    },
+  );
 }
