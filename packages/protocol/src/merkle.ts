@@ -40,8 +40,33 @@ const sha256 = (...parts: Buffer[]): Buffer => {
   return h.digest();
 };
 
-export function leafHash(leaf: MeterLeaf): string {
+/**
+ * The fields of one device's epoch reward that an epoch's root commits to (memo
+ * `idlegrid:epoch:<idx>:<root>` on every mint transaction of the epoch).
+ */
+export interface RewardLeaf {
+  readonly epoch: number;
+  readonly idx: number;
+  readonly device: string;
+  readonly payout: string;
+  /** IO base units. */
+  readonly stipendIo: string;
+  readonly bonusIo: string;
+  readonly uptimeSeconds: number;
+  readonly servedGpuSeconds: number;
+  readonly tier: string;
+}
+
+function hashLeaf(leaf: MeterLeaf | RewardLeaf): string {
   return sha256(Buffer.from([0]), Buffer.from(canonicalJson(leaf), 'utf8')).toString('hex');
+}
+
+export function leafHash(leaf: MeterLeaf): string {
+  return hashLeaf(leaf);
+}
+
+export function rewardLeafHash(leaf: RewardLeaf): string {
+  return hashLeaf(leaf);
 }
 
 function parent(left: string, right: string): string {

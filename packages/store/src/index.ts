@@ -18,4 +18,5 @@ export type {
 } from './repos/leases.ts';
 export type { CreditResult, DepositRecord, DepositToken, WalletsRepo, WithdrawalRecord } from './repos/wallets.ts';
 export type { AnchorKind, EscrowRepo, LeaseAccountRecord } from './repos/escrow.ts';
+export type { DeviceReputation, EpochClose, EpochFigures, EpochRecord, EpochReward, EpochsRepo, EpochState, NodeOutcomes } from './repos/epochs.ts';
 export type { BatchState, DeviceEarnings, MeterRecord, NewBatch, SettlementBatchRecord, SettlementRepo, UsageReport } from './repos/settlement.ts';

@@ -234,6 +234,57 @@ export interface ChainIdempotencyTable {
 
 // ---- epoch tables (0008) ----
 
+export interface EpochsTable {
+  idx: IntColumn;
+  start_ms: IntColumn;
+  end_ms: IntColumn;
+  /** 'open' | 'closed' (rewards recorded) | 'minted' */
+  state: string;
+  served_gpu_seconds: DefaultedIntColumn;
+  available_gpu_seconds: DefaultedIntColumn;
+  utilization_bps: DefaultedIntColumn;
+  emission_io: DefaultedIntColumn;
+  stipend_pool_io: DefaultedIntColumn;
+  usage_pool_io: DefaultedIntColumn;
+  treasury_io: DefaultedIntColumn;
+  /** JSON text: the parameters in force during the epoch (bigints as decimal strings). */
+  params: string | null;
+  merkle_root: string | null;
+  memo: string | null;
+  /** JSON text: string[] of mint transaction signatures, once minted. */
+  signatures: string | null;
+  closed_at_ms: NullableIntColumn;
+  minted_at_ms: NullableIntColumn;
+}
+
+export interface EpochRewardsTable {
+  epoch_idx: IntColumn;
+  device_id: string;
+  /** Merkle leaf index in the epoch. */
+  idx: IntColumn;
+  payout: string;
+  gpu_model: string;
+  gpus: IntColumn;
+  verified: IntColumn;
+  stake_io: IntColumn;
+  uptime_seconds: IntColumn;
+  served_gpu_seconds: IntColumn;
+  tier: string;
+  stipend_io: IntColumn;
+  bonus_io: IntColumn;
+  /** JSON text: the reasons the device got no stipend (empty array when eligible). */
+  ineligible: string;
+}
+
+export interface DeviceReputationTable {
+  device_id: string;
+  /** The device's total online milliseconds when its last epoch closed. */
+  online_ms_mark: IntColumn;
+  uptime_ewma_ppm: IntColumn;
+  epochs_observed: IntColumn;
+  updated_epoch: IntColumn;
+}
+
 export interface Database {
   devices: DevicesTable;
   api_keys: ApiKeysTable;
@@ -252,4 +303,7 @@ export interface Database {
   // verification (0006)
   // staking and governance (0007)
   // epochs (0008)
+  epochs: EpochsTable;
+  epoch_rewards: EpochRewardsTable;
+  device_reputation: DeviceReputationTable;
 }

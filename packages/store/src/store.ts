@@ -7,6 +7,7 @@ import { devicesRepo, type DevicesRepo } from './repos/devices.ts';
 import { eventsRepo, type EventsRepo } from './repos/events.ts';
 import { leasesRepo, type LeasesRepo } from './repos/leases.ts';
 import { escrowRepo, type EscrowRepo } from './repos/escrow.ts';
+import { epochsRepo, type EpochsRepo } from './repos/epochs.ts';
 import { settlementRepo, type SettlementRepo } from './repos/settlement.ts';
 import { walletsRepo, type WalletsRepo } from './repos/wallets.ts';
 
@@ -26,7 +27,8 @@ export interface Store {
   readonly settlement: SettlementRepo;
   // verification repo
   // staking and governance repos
-  // epoch repo
+  /** Reward epochs, their rewards, and the reputation state carried between epochs. */
+  readonly epochs: EpochsRepo;
   /**
    * Runs `fn` in one database transaction: it commits when `fn` resolves and rolls back
    * when it throws (the error is rethrown unchanged). Use only the store passed to `fn`
@@ -53,7 +55,7 @@ export function createStore(ctx: RepoContext): Store {
     settlement: settlementRepo(ctx),
     // verification repo
     // staking and governance repos
-    // epoch repo
+    epochs: epochsRepo(ctx),
     async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
       if (inTransaction) return fn(store);
       // Errors from fn pass through untouched; only begin/commit failures become STORE_ERROR.
