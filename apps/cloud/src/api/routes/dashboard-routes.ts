@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { streamSSE } from 'hono/streaming';
 import type { Hono } from 'hono';
-import { formatDecimal, IdlegridError, parseDecimal, type Address, type Clock, type LeaseId } from '@idlegrid/domain';
+import { formatDecimal, IdlegridError, parseDecimal, type Address, type Clock } from '@idlegrid/domain';
 import { buildDepositTransfer, type Ledger } from '@idlegrid/chain';
 import { clusterIdParamSchema, explorerLeaseDetailSchema, unsignedDepositRequestSchema, unsignedDepositResponseSchema } from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
@@ -111,7 +111,7 @@ export function addExplorerLeaseRoute(router: ApiRouter, store: Store): void {
       response: explorerLeaseDetailSchema,
     },
     async ({ params }) => {
-      const id = params.id as LeaseId;
+      const id = params.id;
       const lease = await store.leases.get(id);
       if (!lease) throw new IdlegridError('NOT_FOUND', { resource: 'lease', id });
       const a = await store.escrow.get(id);
