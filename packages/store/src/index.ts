@@ -18,5 +18,9 @@ export type {
 } from './repos/leases.ts';
 export type { CreditResult, DepositRecord, DepositToken, WalletsRepo, WithdrawalRecord } from './repos/wallets.ts';
 export type { AnchorKind, EscrowRepo, LeaseAccountRecord } from './repos/escrow.ts';
+export type { NewSlash, SlashReasonText, SlashRecord, StakeAddRecord, StakeRecord, StakesRepo, UnstakeRecord } from './repos/stakes.ts';
+export type {
+  GovernanceRepo, NewProposal, ParamChangeRecord, ProposalOutcome, ProposalRecord, VoteChoiceText, VoteRecord,
+} from './repos/governance.ts';
 export type { DeviceReputation, EpochClose, EpochFigures, EpochRecord, EpochReward, EpochsRepo, EpochState, NodeOutcomes } from './repos/epochs.ts';
 export type { BatchState, DeviceEarnings, MeterRecord, NewBatch, SettlementBatchRecord, SettlementRepo, UsageReport } from './repos/settlement.ts';

@@ -232,6 +232,102 @@ export interface ChainIdempotencyTable {
 
 // ---- staking and governance tables (0007) ----
 
+export interface StakesTable {
+  device_id: string;
+  /** The wallet that staked the device (one staker per device). */
+  staker: string;
+  /** Active stake in IO base units: not in cooldown, counts for coverage and voting power. */
+  amount_io: IntColumn;
+  updated_at_ms: IntColumn;
+}
+
+export interface StakeMovementsTable {
+  id: string;
+  device_id: string;
+  staker: string;
+  /** 'add' | 'unstake' */
+  kind: string;
+  /** IO base units; an unstake's amount shrinks when a slash takes from it during its cooldown. */
+  amount_io: IntColumn;
+  /** add: the staker's transfer to the stake vault (unique). */
+  deposit_signature: string | null;
+  requested_at_ms: IntColumn;
+  /** unstake: end of the cooldown; paid from then on. */
+  available_at_ms: NullableIntColumn;
+  /** unstake: the transfer from the stake vault, once landed. */
+  payout_signature: string | null;
+}
+
+export interface StakeSlashesTable {
+  id: string;
+  device_id: string;
+  staker: string;
+  /** 'fraud' | 'abandon' */
+  reason: string;
+  bps: number;
+  /** The device's stake (active + in cooldown) the slash was taken from. */
+  stake_io: IntColumn;
+  amount_io: IntColumn;
+  /** The affected buyer, or NULL (then the whole amount is burned). */
+  buyer: string | null;
+  buyer_io: IntColumn;
+  burned_io: IntColumn;
+  lease_id: string | null;
+  verification_id: string | null;
+  at_ms: IntColumn;
+  /** JSON text: string[] of the payment's transaction signatures, once paid. */
+  signatures: string | null;
+  paid_at_ms: NullableIntColumn;
+}
+
+export interface GovProposalsTable {
+  id: string;
+  proposer: string;
+  param: string;
+  /** The proposed value as `formatParam` writes it ("250", "1.25"). */
+  value: string;
+  why: string | null;
+  /** Σ active stake at the snapshot (the quorum's base). */
+  total_stake_io: IntColumn;
+  created_at_ms: IntColumn;
+  voting_ends_at_ms: IntColumn;
+  timelock_ends_at_ms: IntColumn;
+  /** NULL while open; 'applied' | 'rejected' once an epoch close decided it. */
+  outcome: string | null;
+  closed_at_ms: NullableIntColumn;
+}
+
+export interface GovSnapshotsTable {
+  proposal_id: string;
+  wallet: string;
+  /** The wallet's active stake when the proposal was made: its voting power. */
+  power_io: IntColumn;
+}
+
+export interface GovVotesTable {
+  proposal_id: string;
+  voter: string;
+  /** 'yes' | 'no' */
+  choice: string;
+  power_io: IntColumn;
+  /** base58 ed25519 signature of the canonical JSON {proposalId, choice, voter}. */
+  signature: string;
+  /** sha256 hex of that canonical JSON (anchored in the vote memo). */
+  body_hash: string;
+  anchor_signature: string | null;
+  at_ms: IntColumn;
+}
+
+export interface ParamChangesTable {
+  id: SerialColumn;
+  name: string;
+  old_value: string;
+  new_value: string;
+  proposal_id: string;
+  epoch_index: IntColumn;
+  applied_at_ms: IntColumn;
+}
+
 // ---- epoch tables (0008) ----
 
 export interface EpochsTable {
@@ -302,6 +398,13 @@ export interface Database {
   withdrawals: WithdrawalsTable;
   // verification (0006)
   // staking and governance (0007)
+  stakes: StakesTable;
+  stake_movements: StakeMovementsTable;
+  stake_slashes: StakeSlashesTable;
+  gov_proposals: GovProposalsTable;
+  gov_snapshots: GovSnapshotsTable;
+  gov_votes: GovVotesTable;
+  param_changes: ParamChangesTable;
   // epochs (0008)
   epochs: EpochsTable;
   epoch_rewards: EpochRewardsTable;

@@ -8,7 +8,9 @@ import { eventsRepo, type EventsRepo } from './repos/events.ts';
 import { leasesRepo, type LeasesRepo } from './repos/leases.ts';
 import { escrowRepo, type EscrowRepo } from './repos/escrow.ts';
 import { epochsRepo, type EpochsRepo } from './repos/epochs.ts';
+import { governanceRepo, type GovernanceRepo } from './repos/governance.ts';
 import { settlementRepo, type SettlementRepo } from './repos/settlement.ts';
+import { stakesRepo, type StakesRepo } from './repos/stakes.ts';
 import { walletsRepo, type WalletsRepo } from './repos/wallets.ts';
 
 /** The persistence port of idlegrid: small repositories over one database. */
@@ -27,6 +29,10 @@ export interface Store {
   readonly settlement: SettlementRepo;
   // verification repo
   // staking and governance repos
+  /** Device stakes, unstake requests and slashes (the stake vault's books). */
+  readonly stakes: StakesRepo;
+  /** Governance proposals, their stake snapshots, signed votes, and the applied parameter history. */
+  readonly governance: GovernanceRepo;
   /** Reward epochs, their rewards, and the reputation state carried between epochs. */
   readonly epochs: EpochsRepo;
   /**
@@ -55,6 +61,8 @@ export function createStore(ctx: RepoContext): Store {
     settlement: settlementRepo(ctx),
     // verification repo
     // staking and governance repos
+    stakes: stakesRepo(ctx),
+    governance: governanceRepo(ctx),
     epochs: epochsRepo(ctx),
     async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
       if (inTransaction) return fn(store);
