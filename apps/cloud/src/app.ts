@@ -11,7 +11,9 @@ import { ApiRouter, buildOpenApi } from './api/router.ts';
 import { addAuthRoutes, apiKeyAuthenticator, walletForAuthorization } from './api/routes/auth-routes.ts';
 import { addDeviceRoutes } from './api/routes/device-routes.ts';
 import { addExplorerRoutes } from './api/routes/explorer-routes.ts';
-import { addEconomicsRoutes } from './api/routes/economics-routes.ts';
+import { addEpochRoutes } from './api/routes/epoch-routes.ts';
+import { addEconomicsRoutes, paramsInForce } from './api/routes/economics-routes.ts';
+import { EpochService } from './economics/epochs.ts';
 import { addClusterRoutes } from './api/routes/cluster-routes.ts';
 import { addEventStream, addExplorerLeaseRoute, addUnsignedDepositRoute } from './api/routes/dashboard-routes.ts';
 import { serveDashboard } from './api/dashboard-static.ts';
@@ -57,6 +59,8 @@ export interface CloudApp {
   metrics: Metrics;
   /** Settlement (null without a ledger); `start()` begins its rounds. */
   settler: Settler | null;
+  /** Reward epochs (null without a ledger); `start()` opens the first and closes each one as it ends. */
+  epochs: EpochService | null;
   openapi: Record<string, unknown>;
 }
 
@@ -72,6 +76,13 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const terms = settlementTerms(config);
   const settler = deps.ledger
     ? new Settler({ store, ledger: deps.ledger, clock, logger, terms, settleSeconds: config.settleSeconds, ...(deps.crash ? { crash: deps.crash } : {}) })
+    : null;
+  const params = paramsInForce(config);
+  const epochs = deps.ledger
+    ? new EpochService({
+        store, ledger: deps.ledger, clock, logger, epochSeconds: config.epochSeconds, params: () => params,
+        ...(deps.crash ? { crash: deps.crash } : {}),
+      })
     : null;
   const leases = new LeaseController({
     store,
@@ -113,6 +124,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   addSupplyRoutes(router, registry);
   addExplorerRoutes(router, store);
   addExplorerLeaseRoute(router, store);
+  addEpochRoutes(router, store, config.epochSeconds);
   addEconomicsRoutes(router, { config, store, clock, registry });
   addDeviceRoutes(router, store, registry);
   addQuoteRoutes(router, capacity);
@@ -128,5 +140,5 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   app.get('/v1/openapi.json', (c) => c.json(openapi));
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   serveDashboard(app, deps.dashboardDir);
-  return { app, registry, capacity, leases, proxy, metrics, settler, openapi };
+  return { app, registry, capacity, leases, proxy, metrics, settler, epochs, openapi };
 }

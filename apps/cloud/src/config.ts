@@ -50,10 +50,19 @@ const schema = z.object({
   ioUsdReferencePrice: z.string().regex(/^\d{1,12}(\.\d{1,6})?$/, 'expected a decimal such as "1.00"').refine((v) => /[1-9]/.test(v), 'must be positive').default('1.00'),
   /** Settlement interval: one batch of payouts per this many seconds. */
   settleSeconds: z.coerce.number().int().positive().max(86_400).default(60),
+  /** Reward epoch length: emissions are computed and minted once per epoch (DESIGN: 1 hour). */
+  epochSeconds: z.coerce.number().int().min(5).max(604_800).default(3_600),
   /** Protocol fee taken from every supplier payout, in basis points. */
   protocolFeeBps: z.coerce.number().int().min(0).max(5_000).default(250),
   /** Share of the protocol fee that is burned (SPL burn), in basis points; the rest goes to treasury. */
   feeBurnShareBps: z.coerce.number().int().min(0).max(10_000).default(5_000),
+  /** Governance: seconds a proposal is open for votes after it is made (IDLEGRID_GOV_VOTING_SECONDS; default one day). */
+  govVotingSeconds: z.coerce.number().int().positive().max(90 * 86_400).default(86_400),
+  /**
+   * Governance: seconds between the end of voting and the earliest epoch close that applies a passed
+   * proposal (IDLEGRID_GOV_TIMELOCK_SECONDS; default one day; 0 applies it at the next epoch close).
+   */
+  govTimelockSeconds: z.coerce.number().int().min(0).max(90 * 86_400).default(86_400),
   /** Seconds a node may be billed beyond its agent's latest signed usage report (reports lag by up to a heartbeat). */
   usageSlackSeconds: z.coerce.number().int().min(0).max(600).default(15),
   /**
@@ -92,9 +101,12 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<Cloud
     usdcConversionFeeBps: env['IDLEGRID_USDC_CONVERSION_FEE_BPS'],
     ioUsdReferencePrice: env['IDLEGRID_IO_USD_REFERENCE_PRICE'],
     settleSeconds: env['IDLEGRID_SETTLE_SECONDS'],
+    epochSeconds: env['IDLEGRID_EPOCH_SECONDS'],
     protocolFeeBps: env['IDLEGRID_PROTOCOL_FEE_BPS'],
     feeBurnShareBps: env['IDLEGRID_FEE_BURN_SHARE_BPS'],
     usageSlackSeconds: env['IDLEGRID_USAGE_SLACK_SECONDS'],
+    govVotingSeconds: env['IDLEGRID_GOV_VOTING_SECONDS'],
+    govTimelockSeconds: env['IDLEGRID_GOV_TIMELOCK_SECONDS'],
     crashAt: env['IDLEGRID_CRASH_AT'],
     logLevel: env['LOG_LEVEL'],
   };

@@ -143,6 +143,7 @@ export async function startCloud(
   liveness.start();
   await cloud.leases.start();
   cloud.settler?.start();
+  cloud.epochs?.start();
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info({ url, store: store.kind, chain: ledger.backend }, 'control plane listening');
@@ -154,6 +155,7 @@ export async function startCloud(
       for (const t of probeTimers) clearTimeout(t);
       await cloud.leases.stop();
       await cloud.settler?.stop();
+      await cloud.epochs?.stop();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -10,4 +10,5 @@ export * from './merkle.ts';
 export * from './settlement-schemas.ts';
 export * from './economics-schemas.ts';
 export * from './explorer-schemas.ts';
+export * from './epoch-schemas.ts';
 export * from './dashboard-schemas.ts';

@@ -37,7 +37,7 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
     .option('--data-dir <dir>', 'where the network keeps its database and agent keys (default $IDLEGRID_HOME/network)')
     .option('--database-url <url>', 'use PostgreSQL (postgres://…) instead of embedded SQLite')
     .option('--chain <chain>', 'settlement chain: embedded (default; an RPC URL is not wired yet)')
-    .option('--epoch-seconds <s>', 'reward epoch length (shorter for a quick local network)')
+    .option('--epoch-seconds <s>', 'reward epoch length in seconds (default 3600; e.g. 20 for a quick local network)')
     .option('--settle-seconds <s>', 'settlement interval: one batch of payouts per this many seconds (default 10 on a local network)')
     .option('--ready-timeout <s>', 'seconds to wait for the agents to come online', '60')
     .option('--demo', 'once up, book a 2-node cluster as a buyer, run a Ray job on it and release it (the network keeps running)')
@@ -53,6 +53,7 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
         host: opts.host,
         dataDir: join(dataDir, 'cloud'),
         ...(opts.settleSeconds !== undefined ? { settleSeconds: opts.settleSeconds } : process.env['IDLEGRID_SETTLE_SECONDS'] ? {} : { settleSeconds: 10 }),
+        ...(opts.epochSeconds !== undefined ? { epochSeconds: opts.epochSeconds } : {}),
         ...(opts.chain !== undefined ? { chain: opts.chain } : {}),
         ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
       });
