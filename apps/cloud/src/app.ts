@@ -28,6 +28,7 @@ import { Metrics } from './metrics.ts';
 import { Capacity } from './scheduling/capacity.ts';
 import { LeaseController } from './leases/lease-controller.ts';
 import type { RayInspector } from './leases/ray-inspector.ts';
+import type { LeaseControllerOptions } from './leases/lease-types.ts';
 import { RayProxy } from './proxy/ray-proxy.ts';
 
 export const CLOUD_VERSION = '0.1.0';
@@ -46,6 +47,8 @@ export interface CloudDeps {
   ledger?: Ledger;
   /** Tests only: kills the process at a named settlement point (see settlement/crash-points.ts). */
   crash?: CrashHook;
+  /** Overrides what happens when a supplier abandons a running lease (default: the staking service slashes). */
+  onNodeAbandoned?: LeaseControllerOptions['onNodeAbandoned'];
   /** The built web dashboard served at `/` (default apps/dashboard/dist; a hint page when missing). */
   dashboardDir?: string;
 }
@@ -97,6 +100,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
     tickSeconds: config.leaseTickSeconds,
     ioUsdPrice: terms.ioUsdPrice,
     onEscrowChange: () => settler?.nudge(),
+    ...(deps.onNodeAbandoned ? { onNodeAbandoned: deps.onNodeAbandoned } : {}),
   });
   const countRequest = metrics.counter('idlegrid_http_requests_total', 'HTTP requests by method, route and status');
   metrics.gauge('idlegrid_devices_online', 'Devices connected and heartbeating', () => registry.size);

@@ -9,6 +9,7 @@ import type { LiveDevice } from '../live/device-registry.ts';
 import { FakeInspector } from '../testing/fake-inspector.ts';
 import { fundEscrowForTest } from '../testing/fund-escrow.ts';
 import { liveDevice } from '../testing/live-device.ts';
+import type { NodeAbandoned } from './lease-types.ts';
 
 type Sent = Array<Record<string, unknown>>;
 
@@ -18,6 +19,7 @@ let inspector: FakeInspector;
 const clock = manualClock(1_800_000_000_000);
 const buyer = toAddress(generateKeypair().address);
 const devices: Array<{ live: LiveDevice; outbox: Sent }> = [];
+const abandoned: NodeAbandoned[] = [];
 
 beforeEach(async () => {
   store = await openStore({ kind: 'sqlite', path: ':memory:' });
@@ -25,9 +27,14 @@ beforeEach(async () => {
   cloud = createCloudApp({
     config: loadCloudConfig({}, { provisionTimeoutSeconds: 60 }),
     store, clock, random: seededRandom(9), logger: pino({ level: 'silent' }), inspector,
+    onNodeAbandoned: (a) => {
+      abandoned.push(a);
+      return Promise.resolve();
+    },
   });
   await fundEscrowForTest(store, buyer, 1_000_000_000n);
   devices.length = 0;
+  abandoned.length = 0;
   for (let i = 0; i < 4; i++) {
     const outbox: Sent = [];
     const live = liveDevice({ region: 'us-east', price: BigInt(100_000 + i * 10_000), outbox });
@@ -114,6 +121,8 @@ describe('lease lifecycle', () => {
     const lost = await store.leases.getNode(worker.id);
     expect(lost).toMatchObject({ state: 'lost', endedAtMs: clock.now() - 4_000 });
     expect((await store.leases.get(lease.id))?.state).toBe('degraded');
+    // Losing a joined node of a running cluster is an abandonment, reported once for the slash.
+    expect(abandoned).toEqual([{ leaseId: lease.id, nodeId: worker.id, deviceId: victim.live.id, buyer, reason: 'device offline' }]);
     await joinAll(lease.id);
     const after = await store.leases.get(lease.id);
     expect(after?.state).toBe('ready');
@@ -160,6 +169,7 @@ describe('lease lifecycle', () => {
     await cloud.leases.reconcile(lease.id);
     expect((await store.leases.get(lease.id))?.state).toBe('ended');
     expect(cloud.capacity.freeSlots(nodes[0]!.deviceId)).toBe(1);
+    expect(abandoned).toEqual([]); // a release is not an abandonment
   });
 
   it('releases by itself when the booked time is over', async () => {

@@ -244,6 +244,14 @@ export class LeaseReconciler {
     this.nodesByDevice.get(n.deviceId)?.delete(n.id);
     this.o.logger.info({ leaseId: n.leaseId, deviceId: n.deviceId, state, reason }, 'lease node ended');
     await this.event(n.leaseId, `node.${state}`, { deviceId: n.deviceId, reason, atMs });
+    if (state === 'lost' && n.state === 'joined' && this.o.onNodeAbandoned) {
+      const lease = await this.o.store.leases.get(n.leaseId);
+      if (lease) {
+        // The slash is recorded by the staking service before anything moves; a failure here is logged, not retried.
+        await this.o.onNodeAbandoned({ leaseId: n.leaseId, nodeId: n.id, deviceId: n.deviceId, buyer: lease.buyer, reason }).catch((err: unknown) =>
+          this.o.logger.error({ err, leaseId: n.leaseId, deviceId: n.deviceId }, 'abandonment slash failed'));
+      }
+    }
   }
 
   private trackDevices(leaseId: LeaseId, active: LeaseNodeRecord[]): void {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock, LeaseId, MicroUsd, RandomSource } from '@idlegrid/domain';
+import type { Address, Clock, DeviceId, LeaseId, MicroUsd, RandomSource } from '@idlegrid/domain';
 import type { Placement } from '@idlegrid/scheduler';
 import type { Store } from '@idlegrid/store';
 import type { DeviceRegistry } from '../live/device-registry.ts';
@@ -24,6 +24,20 @@ export interface LeaseControllerOptions {
   ioUsdPrice: MicroUsd;
   /** Called after escrow changed (a booking, an extension, a lease ended) so settlement acts soon. */
   onEscrowChange?: () => void;
+  /**
+   * Called once when a node that had joined its running cluster is lost (device gone or Ray reports
+   * it dead) instead of being released: the supplier abandoned the lease (slash_abandon_bps).
+   */
+  onNodeAbandoned?: (abandoned: NodeAbandoned) => Promise<void>;
+}
+
+export interface NodeAbandoned {
+  leaseId: LeaseId;
+  nodeId: number;
+  deviceId: DeviceId;
+  /** The buyer the slash compensates. */
+  buyer: Address;
+  reason: string;
 }
 
 /** Adds one node per placed device; the first becomes the head when `withHead`. */
