@@ -21,6 +21,7 @@ import { startEchoServer, type EchoServer } from './rtt/echo-server.ts';
 import { loadPosition, savePosition, type CoordinateWithError, type NetworkPosition } from './rtt/network-position.ts';
 import { createProbeHandler } from './rtt/probe-handler.ts';
 import { AGENT_VERSION } from './version.ts';
+import { ChallengeSolver } from './verify/challenge-solver.ts';
 
 export type AgentState = 'connecting' | 'online' | 'backoff' | 'stopped';
 
@@ -165,6 +166,7 @@ class Agent {
   private readonly backoff: BackoffOptions;
   private readonly handlers: ServerMessageHandlers;
   private readonly context: SessionContext;
+  private readonly solver: ChallengeSolver;
 
   constructor(
     private readonly config: AgentConfig,
@@ -181,7 +183,8 @@ class Agent {
     this.random = deps.random ?? Math.random;
     this.backoff = { ...DEFAULT_BACKOFF, ...deps.backoff };
     const probe = createProbeHandler({ position, measure: deps.measureRtt, onMoved: () => this.savePosition() });
-    this.handlers = { ...loggingHandlers(), probe, ...leaseRuntime.handlers(), ...deps.handlers };
+    this.solver = new ChallengeSolver({ model: hello.hardware.offer.model, python: config.python });
+    this.handlers = { ...loggingHandlers(), probe, verify: this.solver.handler(), ...leaseRuntime.handlers(), ...deps.handlers };
     this.context = { deviceId: this.deviceId, logger, send: (message) => this.send(message) };
   }
 
@@ -230,6 +233,7 @@ class Agent {
 
   private async shutDown(): Promise<void> {
     this.clearRetry();
+    this.solver.stop();
     // Ray first, while the cloud can still hear that the nodes stopped.
     await this.leaseRuntime.stop().catch((err: unknown) => this.logger.error({ err }, 'could not stop every Ray node'));
     const connection = this.connection;
@@ -289,6 +293,7 @@ class Agent {
       const status = (ERROR_HTTP_STATUS as Readonly<Record<string, number | undefined>>)[serverError.code] ?? 502;
       const error = new IdlegridError('CLOUD_ERROR', { status, code: serverError.code, message: serverError.message });
       this.logger.error({ code: serverError.code }, `${error.message}; the agent stops (is another agent running with this device key?)`);
+      this.solver.stop();
       this.stopping = Promise.all([
         this.echo.close(),
         this.leaseRuntime.stop().catch((err: unknown) => this.logger.error({ err }, 'could not stop every Ray node')),

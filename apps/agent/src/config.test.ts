@@ -33,6 +33,7 @@ describe('loadAgentConfig', () => {
       nodeIp: null,
       sandbox: null,
       sandboxUser: 'idlegrid-ray',
+      python: 'python3',
     });
   });
 

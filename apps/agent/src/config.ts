@@ -39,6 +39,8 @@ export interface AgentConfig {
   sandbox: SandboxMode | null;
   /** The unprivileged user Ray runs as when the agent runs as root. Default `idlegrid-ray`. */
   sandboxUser: string;
+  /** The Python interpreter that runs the proof-of-GPU kernel (with torch or cupy for CUDA; numpy at least). Default `python3`. */
+  python: string;
 }
 
 /** `user`: Ray runs as an unprivileged user; `bwrap`: also in a bubblewrap sandbox; `none`: as the agent itself. */
@@ -59,6 +61,7 @@ export interface AgentConfigOverrides {
   nodeIp?: string | undefined;
   sandbox?: string | undefined;
   sandboxUser?: string | undefined;
+  python?: string | undefined;
 }
 
 /** The environment variable behind each setting. */
@@ -75,12 +78,14 @@ export const AGENT_CONFIG_ENV = {
   nodeIp: 'IDLEGRID_NODE_IP',
   sandbox: 'IDLEGRID_SANDBOX',
   sandboxUser: 'IDLEGRID_SANDBOX_USER',
+  python: 'IDLEGRID_PYTHON',
 } as const satisfies Record<keyof AgentConfigOverrides, string>;
 
 export const DEFAULT_REGION = 'local';
 export const DEFAULT_ECHO_HOST = '0.0.0.0';
 export const DEFAULT_RAY_PORT_BASE = 20_000;
 export const DEFAULT_SANDBOX_USER = 'idlegrid-ray';
+export const DEFAULT_PYTHON = 'python3';
 
 const inputSchema = z.object({
   cloudUrl: z
@@ -112,6 +117,7 @@ const inputSchema = z.object({
     .optional(),
   sandbox: z.enum(SANDBOX_MODES, { error: `expected one of ${SANDBOX_MODES.join(', ')}` }).optional(),
   sandboxUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a user name such as idlegrid-ray'),
+  python: z.string().min(1),
 });
 
 /**
@@ -137,6 +143,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
     nodeIp: pick('nodeIp'),
     sandbox: pick('sandbox'),
     sandboxUser: pick('sandboxUser') ?? DEFAULT_SANDBOX_USER,
+    python: pick('python') ?? DEFAULT_PYTHON,
   });
   if (!parsed.success) {
     throw new IdlegridError('CONFIG_INVALID', {
@@ -160,6 +167,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
     nodeIp: input.nodeIp ?? null,
     sandbox: input.sandbox ?? null,
     sandboxUser: input.sandboxUser,
+    python: input.python,
   };
 }
 

@@ -2,7 +2,7 @@ import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import type { z } from 'zod';
 import { IdlegridError, type Clock } from '@idlegrid/domain';
 import {
-  AGENT_MESSAGE_LIMIT_BYTES, AGENT_PROTOCOL_VERSION, AGENT_SESSION_MESSAGES, helloSchema, serverMessageSchema, signAgentMessage,
+  agentMessageLimitBytes, AGENT_PROTOCOL_VERSION, AGENT_SESSION_MESSAGES, helloSchema, serverMessageSchema, signAgentMessage,
   type AgentSessionMessage, type HeartbeatMessage, type HelloMessage, type Keypair, type ServerMessage,
 } from '@idlegrid/protocol';
 import type { Logger } from 'pino';
@@ -132,8 +132,9 @@ export class AgentConnection {
     }
     const text = JSON.stringify(signed);
     const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > AGENT_MESSAGE_LIMIT_BYTES) {
-      throw new IdlegridError('AGENT_MESSAGE_TOO_LARGE', { bytes, limitBytes: AGENT_MESSAGE_LIMIT_BYTES });
+    const limitBytes = agentMessageLimitBytes(message.type);
+    if (bytes > limitBytes) {
+      throw new IdlegridError('AGENT_MESSAGE_TOO_LARGE', { bytes, limitBytes });
     }
     this.seq = seq;
     this.socket.send(text, (err) => {

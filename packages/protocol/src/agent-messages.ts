@@ -8,6 +8,16 @@ import {
 /** Largest agent message the gateway accepts, in bytes of UTF-8 JSON. */
 export const AGENT_MESSAGE_LIMIT_BYTES = 64 * 1024;
 export const AGENT_PROTOCOL_VERSION = 1;
+/**
+ * Largest `verify-result`: one `"<sketch>:<digest>"` (≤ 22 characters) per row, up to
+ * MAX_CHALLENGE_N (16,384) rows, is ≈ 410 KB of JSON.
+ */
+export const VERIFY_RESULT_LIMIT_BYTES = 512 * 1024;
+
+/** The size limit of an agent message of `type` (only verify-result may exceed the general limit). */
+export function agentMessageLimitBytes(type: string): number {
+  return type === 'verify-result' ? VERIFY_RESULT_LIMIT_BYTES : AGENT_MESSAGE_LIMIT_BYTES;
+}
 
 const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const leaseIdSchema = z.string().refine(isLeaseId, 'expected a lease id (lse_…)');
@@ -69,8 +79,10 @@ export const verifyResultSchema = z.object({
   type: z.literal('verify-result'),
   seq,
   challengeId: z.string().max(64),
-  checksums: z.array(z.string().max(64)).max(65_536),
-  elapsedMs: z.number().nonnegative(),
+  /** One `"<sketch>:<digest>"` per row of C (see @idlegrid/economics freivalds.ts). */
+  checksums: z.array(z.string().max(32)).max(16_384),
+  /** Milliseconds the product itself took on the device (not the derivation or the checksums). */
+  elapsedMs: z.number().nonnegative().finite(),
   sig: base58SignatureSchema,
 });
 
@@ -138,11 +150,14 @@ export const releaseSchema = z.object({
   reason: z.string().max(200),
 });
 
+/** A proof-of-GPU challenge: multiply the two n×n matrices derived from `seed` and answer within `deadlineMs`. */
 export const verifySchema = z.object({
   type: z.literal('verify'),
   challengeId: z.string().max(64),
-  seed: z.string().max(128),
+  /** 32 bytes as 64 hex digits. */
+  seed: z.string().regex(/^[0-9a-f]{64}$/),
   n: z.number().int().positive().max(16_384),
+  /** Milliseconds from receipt the server waits for the answer; work past it is wasted. */
   deadlineMs: z.number().int().positive(),
 });
 

@@ -23,4 +23,7 @@ export type {
   GovernanceRepo, NewProposal, ParamChangeRecord, ProposalOutcome, ProposalRecord, VoteChoiceText, VoteRecord,
 } from './repos/governance.ts';
 export type { DeviceReputation, EpochClose, EpochFigures, EpochRecord, EpochReward, EpochsRepo, EpochState, NodeOutcomes } from './repos/epochs.ts';
+export type {
+  DeviceSuspension, NewVerification, VerificationOutcome, VerificationRecord, VerificationsRepo, VerificationTally, VerificationVerdict,
+} from './repos/verifications.ts';
 export type { BatchState, DeviceEarnings, MeterRecord, NewBatch, SettlementBatchRecord, SettlementRepo, UsageReport } from './repos/settlement.ts';

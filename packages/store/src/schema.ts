@@ -230,6 +230,39 @@ export interface ChainIdempotencyTable {
 
 // ---- verification tables (0006) ----
 
+export interface VerificationsTable {
+  id: string;
+  device_id: string;
+  /** The model and slot count the device claimed when challenged. */
+  gpu_model: string;
+  gpu_count: IntColumn;
+  n: IntColumn;
+  /** 64 hex digits. */
+  seed: string;
+  issued_at_ms: IntColumn;
+  /** Milliseconds the device had to answer. */
+  deadline_ms: IntColumn;
+  answered_at_ms: NullableIntColumn;
+  /** The product time the agent reported. */
+  elapsed_ms: FloatColumn;
+  /** Sent to answer received, as the server saw it. */
+  round_trip_ms: NullableIntColumn;
+  /** The slowest reported time that passes for the claimed model. */
+  limit_ms: FloatColumn;
+  /** 'pending' | 'passed' | 'failed' | 'cancelled' */
+  verdict: ColumnType<string, string | undefined, string>;
+  /** Why it failed or was cancelled (a VerificationReason). */
+  reason: string | null;
+  detail: string | null;
+}
+
+export interface DeviceSuspensionsTable {
+  device_id: string;
+  verification_id: string;
+  reason: string;
+  at_ms: IntColumn;
+}
+
 // ---- staking and governance tables (0007) ----
 
 export interface StakesTable {
@@ -397,6 +430,8 @@ export interface Database {
   chain_idempotency: ChainIdempotencyTable;
   withdrawals: WithdrawalsTable;
   // verification (0006)
+  verifications: VerificationsTable;
+  device_suspensions: DeviceSuspensionsTable;
   // staking and governance (0007)
   stakes: StakesTable;
   stake_movements: StakeMovementsTable;

@@ -11,6 +11,7 @@ import { epochsRepo, type EpochsRepo } from './repos/epochs.ts';
 import { governanceRepo, type GovernanceRepo } from './repos/governance.ts';
 import { settlementRepo, type SettlementRepo } from './repos/settlement.ts';
 import { stakesRepo, type StakesRepo } from './repos/stakes.ts';
+import { verificationsRepo, type VerificationsRepo } from './repos/verifications.ts';
 import { walletsRepo, type WalletsRepo } from './repos/wallets.ts';
 
 /** The persistence port of idlegrid: small repositories over one database. */
@@ -28,6 +29,8 @@ export interface Store {
   /** Settlement batches, meter records, agents' usage reports, the ledger's idempotency entries. */
   readonly settlement: SettlementRepo;
   // verification repo
+  /** Proof-of-GPU challenges with their verdicts, and suspended devices. */
+  readonly verifications: VerificationsRepo;
   // staking and governance repos
   /** Device stakes, unstake requests and slashes (the stake vault's books). */
   readonly stakes: StakesRepo;
@@ -60,6 +63,7 @@ export function createStore(ctx: RepoContext): Store {
     escrow: escrowRepo(ctx),
     settlement: settlementRepo(ctx),
     // verification repo
+    verifications: verificationsRepo(ctx),
     // staking and governance repos
     stakes: stakesRepo(ctx),
     governance: governanceRepo(ctx),

@@ -2,7 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { parseUsd, toDeviceId } from '@idlegrid/domain';
-import { AGENT_MESSAGE_LIMIT_BYTES, type AgentSessionMessage, type HeartbeatMessage, type HelloMessage, type LeaseStatusMessage } from '@idlegrid/protocol';
+import {
+  AGENT_MESSAGE_LIMIT_BYTES, type AgentSessionMessage, type HeartbeatMessage, type HelloMessage, type LeaseStatusMessage,
+  type VerifyResultMessage,
+} from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
 import type { DeviceRegistry, LiveDevice } from '../live/device-registry.ts';
 import type { LivenessMonitor } from '../live/liveness-monitor.ts';
@@ -20,6 +23,10 @@ export interface GatewayOptions extends SessionSettings {
   onProbeResult?: (device: LiveDevice, rtts: Array<{ deviceId: string; rttMs: number | null }>) => void;
   /** The leases a heartbeat says the device runs, with the agent's signed cumulative GPU-seconds for each. */
   onRunningLeases?: (device: LiveDevice, leases: HeartbeatMessage['leases']) => void;
+  /** The device was welcomed (registered and told so): it is ready for commands such as a verification challenge. */
+  onDeviceReady?: (device: LiveDevice) => void;
+  /** A device's answer to a verification challenge. */
+  onVerifyResult?: (device: LiveDevice, message: VerifyResultMessage) => void;
 }
 
 /** The agent gateway: WebSocket upgrades on /v1/agent become AgentSessions. */
@@ -49,6 +56,7 @@ export class AgentGateway {
         onHello: (s, hello) => this.register(s, hello),
         onMessage: (s, message) => this.dispatch(s, message),
         onClose: (s) => this.closed(s),
+        onWelcomed: (s) => this.welcomed(s),
       }, remoteIp(req));
       this.sessions.set(session.id, session);
     });
@@ -120,9 +128,15 @@ export class AgentGateway {
       case 'probe-result':
         this.o.onProbeResult?.(device, message.rtts);
         break;
-      default:
-        this.o.logger.debug({ deviceId: session.deviceId, type: message.type }, 'agent message');
+      case 'verify-result':
+        this.o.onVerifyResult?.(device, message);
+        break;
     }
+  }
+
+  private welcomed(session: AgentSession): void {
+    const device = session.deviceId ? this.o.registry.get(session.deviceId) : undefined;
+    if (device?.sessionId === session.id) this.o.onDeviceReady?.(device);
   }
 
   private closed(session: AgentSession): void {

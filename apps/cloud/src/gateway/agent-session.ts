@@ -5,7 +5,8 @@ import {
   IdlegridError, isIdlegridError, parseUsd, toDeviceId, type Clock, type DeviceId, type ErrorCode, type ErrorContext,
 } from '@idlegrid/domain';
 import {
-  AGENT_MESSAGE_LIMIT_BYTES, AGENT_PROTOCOL_VERSION, AGENT_SESSION_MESSAGES, helloSchema, verifyAgentMessage,
+  AGENT_MESSAGE_LIMIT_BYTES, AGENT_PROTOCOL_VERSION, AGENT_SESSION_MESSAGES, agentMessageLimitBytes, helloSchema,
+  VERIFY_RESULT_LIMIT_BYTES, verifyAgentMessage,
   type AgentSessionMessage, type HelloMessage,
 } from '@idlegrid/protocol';
 import type { z } from 'zod';
@@ -26,6 +27,8 @@ export interface SessionHost extends SessionSettings {
   onHello: (session: AgentSession, hello: HelloMessage) => Promise<void>;
   onMessage: (session: AgentSession, message: AgentSessionMessage) => void;
   onClose: (session: AgentSession) => void;
+  /** After `welcome` was sent: the agent is now ready for commands (verification challenges). */
+  onWelcomed?: (session: AgentSession) => void;
 }
 
 let nextSessionId = 1;
@@ -80,9 +83,9 @@ export class AgentSession {
   }
 
   private handle(data: Buffer, isBinary: boolean): void {
-    if (data.length > AGENT_MESSAGE_LIMIT_BYTES) {
-      throw new IdlegridError('AGENT_MESSAGE_TOO_LARGE', { bytes: data.length, limitBytes: AGENT_MESSAGE_LIMIT_BYTES });
-    }
+    // Only a verify-result from a device past hello may be larger than the general limit.
+    const ceiling = this.deviceId === undefined ? AGENT_MESSAGE_LIMIT_BYTES : VERIFY_RESULT_LIMIT_BYTES;
+    if (data.length > ceiling) throw new IdlegridError('AGENT_MESSAGE_TOO_LARGE', { bytes: data.length, limitBytes: ceiling });
     if (isBinary) throw new IdlegridError('AGENT_MALFORMED', { reason: 'binary frames are not part of the protocol' });
     let raw: unknown;
     try {
@@ -94,6 +97,8 @@ export class AgentSession {
       throw new IdlegridError('AGENT_MALFORMED', { reason: 'expected a JSON object with a string "type"' });
     }
     const message = raw as Record<string, unknown> & { type: string };
+    const limitBytes = agentMessageLimitBytes(message.type);
+    if (data.length > limitBytes) throw new IdlegridError('AGENT_MESSAGE_TOO_LARGE', { bytes: data.length, limitBytes });
     if (this.deviceId === undefined) {
       this.handleHello(message);
       return;
@@ -128,6 +133,7 @@ export class AgentSession {
           heartbeatSeconds: this.host.heartbeatSeconds,
           nodeLossSeconds: this.host.nodeLossSeconds,
         });
+        this.host.onWelcomed?.(this);
       },
       (err: unknown) => {
         this.host.logger.error({ err, deviceId: hello.deviceKey }, 'could not register device');
