@@ -78,7 +78,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const capacity = new Capacity(registry, deps.random);
   const terms = settlementTerms(config);
   const settler = deps.ledger
-    ? new Settler({ store, ledger: deps.ledger, clock, logger, terms, settleSeconds: config.settleSeconds, ...(deps.crash ? { crash: deps.crash } : {}) })
+    ? new Settler({ store, ledger: deps.ledger, clock, logger, terms: () => terms, settleSeconds: config.settleSeconds, ...(deps.crash ? { crash: deps.crash } : {}) })
     : null;
   const params = paramsInForce(config);
   const epochs = deps.ledger

@@ -81,7 +81,7 @@ describe('reward epochs', () => {
       nodes: [{ ...busy, slots: 1, price: 3_600_000n, joinedAtMs: T0, endedAtMs: null }],
     });
     clock.set(T0 + 30_000);
-    const settler = new Settler({ store, ledger, clock, logger: pino({ level: 'silent' }), terms: { protocolFeeBps: 250, feeBurnShareBps: 5000, ioUsdPrice: microUsd(1_000_000n), usageSlackSeconds: 15 }, settleSeconds: 30 });
+    const settler = new Settler({ store, ledger, clock, logger: pino({ level: 'silent' }), terms: () => ({ protocolFeeBps: 250, feeBurnShareBps: 5000, ioUsdPrice: microUsd(1_000_000n), usageSlackSeconds: 15 }), settleSeconds: 30 });
     await settler.round();
     await settler.stop();
 

@@ -25,7 +25,7 @@ const wallet = () => toAddress(generateKeypair().address);
 const device = (): DeviceId => wallet();
 
 function makeSettler(crash?: (point: string) => void): Settler {
-  return new Settler({ store, ledger, clock, logger: pino({ level: 'silent' }), terms, settleSeconds: 60, ...(crash ? { crash } : {}) });
+  return new Settler({ store, ledger, clock, logger: pino({ level: 'silent' }), terms: () => terms, settleSeconds: 60, ...(crash ? { crash } : {}) });
 }
 
 /** A buyer deposit of `usdc` USDC through the real ledger, credited and converted as the API does. */

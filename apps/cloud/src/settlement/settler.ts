@@ -12,7 +12,8 @@ export interface SettlerOptions {
   ledger: Ledger;
   clock: Clock;
   logger: Logger;
-  terms: SettlementTerms;
+  /** The terms in force (governance may change the fee between epochs); read once per batch. */
+  terms: () => SettlementTerms;
   /** One batch per interval of this many seconds. */
   settleSeconds: number;
   crash?: CrashHook;
@@ -103,12 +104,13 @@ export class Settler {
 
   /** Meters every open account up to the cut-off; records and pays the batch. */
   private async cut(cutoffMs: number, now: number): Promise<{ batch: string | null; closable: LeaseId[] }> {
-    const { store, terms } = this.o;
+    const { store } = this.o;
+    const terms = this.o.terms();
     const records: UnnumberedRecord[] = [];
     const closable: LeaseId[] = [];
     const batchExists = (await store.settlement.batch(batchId(cutoffMs))) !== null;
     for (const account of await store.escrow.listOpen()) {
-      const metered = await this.meterLease(account, cutoffMs);
+      const metered = await this.meterLease(account, cutoffMs, terms);
       if (!metered) continue;
       // Records wait for the next interval when this one's batch exists; closing needs nothing left to meter.
       if (metered.settled && (metered.records.length === 0 || !batchExists)) closable.push(account.leaseId);
@@ -135,8 +137,8 @@ export class Settler {
    * The lease's records up to the cut-off, and whether it is settled once they are paid: ended
    * (before the cut-off) with no billable second left on any node.
    */
-  private async meterLease(account: LeaseAccountRecord, cutoffMs: number): Promise<{ records: UnnumberedRecord[]; settled: boolean } | null> {
-    const { store, terms } = this.o;
+  private async meterLease(account: LeaseAccountRecord, cutoffMs: number, terms: SettlementTerms): Promise<{ records: UnnumberedRecord[]; settled: boolean } | null> {
+    const { store } = this.o;
     const lease = await store.leases.get(account.leaseId);
     if (!lease) return null;
     const nodes = await store.leases.nodes(lease.id);
