@@ -11,7 +11,7 @@ import { ApiRouter, buildOpenApi } from './api/router.ts';
 import { addAuthRoutes, apiKeyAuthenticator, walletForAuthorization } from './api/routes/auth-routes.ts';
 import { addDeviceRoutes } from './api/routes/device-routes.ts';
 import { addExplorerRoutes } from './api/routes/explorer-routes.ts';
-import { addEpochRoutes } from './api/routes/epoch-routes.ts';
+import { addEpochRoutes, addTokenRoute } from './api/routes/epoch-routes.ts';
 import { addEconomicsRoutes, paramsInForce } from './api/routes/economics-routes.ts';
 import { EpochService } from './economics/epochs.ts';
 import { addClusterRoutes } from './api/routes/cluster-routes.ts';
@@ -137,6 +137,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
     addWalletRoutes(router, store, clock, deps.ledger, config, settler);
     addWithdrawalRoute(router, store, clock, settler);
     addUnsignedDepositRoute(router, deps.ledger);
+    addTokenRoute(router, deps.ledger);
   }
   addEventStream(app, { store, clock, registry, authenticate });
 

@@ -56,3 +56,14 @@ export type EpochView = z.infer<typeof epochSchema>;
 export type EpochRewardView = z.infer<typeof epochRewardSchema>;
 export type EpochsResponse = z.infer<typeof epochsResponseSchema>;
 export type EmissionsResponse = z.infer<typeof emissionsResponseSchema>;
+
+export const tokenResponseSchema = z.object({
+  mint: z.string().describe('the IO mint address'),
+  supplyIo: io.describe('supply recorded in the mint account'),
+  accountsTotalIo: io.describe('sum of every IO token account'),
+  tokenAccounts: z.number().int(),
+  mintedIo: io.nullable().describe('Σ mintTo ever (embedded chain; null on RPC)'),
+  burnedIo: io.nullable().describe('Σ burn ever (embedded chain; null on RPC)'),
+  conservation: z.boolean().describe('supply = Σ balances and, when known, supply = minted − burned'),
+});
+export type TokenResponse = z.infer<typeof tokenResponseSchema>;

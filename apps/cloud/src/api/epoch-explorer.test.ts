@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedLedger, type EmbeddedLedger } from '@idlegrid/chain';
 import { manualClock, microUsd, parseDecimal, seededRandom, toAddress, type RegionId } from '@idlegrid/domain';
-import { generateKeypair, type EmissionsResponse, type EpochsResponse } from '@idlegrid/protocol';
+import { generateKeypair, type EmissionsResponse, type EpochsResponse, type TokenResponse } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, type CloudApp } from '../app.ts';
 import { loadCloudConfig } from '../config.ts';
@@ -67,6 +67,15 @@ describe('epoch explorer', () => {
     const tx = await ledger.getTransaction(e.signatures[0] ?? '');
     expect(tx?.memo).toBe(e.memo);
     expect(tx?.mints.reduce((s, m) => s + m.amount, 0n)).toBe(parseDecimal(e.emissionIo));
+  });
+
+  it('reports the IO token: supply = minted − burned = Σ balances, and the minted total equals the emissions', async () => {
+    const { status, body } = await get<TokenResponse>('/v1/explorer/token');
+    expect(status).toBe(200);
+    const emitted = (await store.epochs.list({ limit: 10 })).reduce((s, e) => s + e.emissionIo, 0n);
+    expect(body).toMatchObject({ conservation: true, burnedIo: '0', mint: ledger.info().mints.IO });
+    expect(parseDecimal(body.mintedIo ?? '')).toBe(emitted);
+    expect(body.supplyIo).toBe(body.accountsTotalIo);
   });
 
   it('refuses a bad cursor with a coded 400', async () => {

@@ -1,5 +1,6 @@
 import { formatDecimal } from '@idlegrid/domain';
-import { emissionsResponseSchema, epochQuerySchema, epochsResponseSchema, type EpochRewardView, type EpochView } from '@idlegrid/protocol';
+import type { Ledger } from '@idlegrid/chain';
+import { emissionsResponseSchema, epochQuerySchema, epochsResponseSchema, tokenResponseSchema, type EpochRewardView, type EpochView } from '@idlegrid/protocol';
 import type { EpochRecord, EpochReward, Store } from '@idlegrid/store';
 import type { ApiRouter } from '../router.ts';
 
@@ -52,6 +53,24 @@ export function addEpochRoutes(router: ApiRouter, store: Store, epochSeconds: nu
         out.push({ ...epochView(e), rewards: (await store.epochs.rewards(e.idx)).map(rewardView) });
       }
       return { epochs: out, next };
+    },
+  );
+}
+
+/** The IO token as the chain has it: supply, minted, burned, and whether every base unit is accounted for. */
+export function addTokenRoute(router: ApiRouter, ledger: Ledger): void {
+  router.add(
+    {
+      method: 'get', path: '/v1/explorer/token', summary: 'IO supply, minted and burned totals, and the conservation check (supply = minted − burned = Σ balances), read from the chain',
+      tag: 'explorer', auth: false, response: tokenResponseSchema,
+    },
+    async () => {
+      const c = await ledger.conservation('IO');
+      const orNull = (v: bigint | null) => (v === null ? null : formatDecimal(v));
+      return {
+        mint: ledger.info().mints.IO, supplyIo: formatDecimal(c.supply), accountsTotalIo: formatDecimal(c.accountsTotal), tokenAccounts: c.tokenAccounts,
+        mintedIo: orNull(c.minted), burnedIo: orNull(c.burned), conservation: c.ok,
+      };
     },
   );
 }
