@@ -84,6 +84,10 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const epochs = deps.ledger
     ? new EpochService({
         store, ledger: deps.ledger, clock, logger, epochSeconds: config.epochSeconds, params: () => params,
+        afterClose: ({ standings }) => {
+          for (const s of standings) registry.setStanding(s.deviceId, { tier: s.tier, reputation: s.reputation });
+          return Promise.resolve();
+        },
         ...(deps.crash ? { crash: deps.crash } : {}),
       })
     : null;

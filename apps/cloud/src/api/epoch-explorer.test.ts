@@ -2,12 +2,13 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedLedger, type EmbeddedLedger } from '@idlegrid/chain';
 import { manualClock, microUsd, parseDecimal, seededRandom, toAddress, type RegionId } from '@idlegrid/domain';
-import { generateKeypair, type EmissionsResponse, type EpochsResponse, type TokenResponse } from '@idlegrid/protocol';
+import { generateKeypair, type EmissionsResponse, type EpochsResponse, type SupplyResponse, type TokenResponse } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, type CloudApp } from '../app.ts';
 import { loadCloudConfig } from '../config.ts';
 import { storeIdempotency } from '../settlement/store-idempotency.ts';
 import { FakeInspector } from '../testing/fake-inspector.ts';
+import { liveDevice } from '../testing/live-device.ts';
 import { CPU_HARDWARE } from '../testing/test-agent.ts';
 
 const T0 = 1_800_000_000_000;
@@ -15,7 +16,8 @@ const clock = manualClock(T0);
 let store: Store;
 let ledger: EmbeddedLedger;
 let cloud: CloudApp;
-const device = toAddress(generateKeypair().address);
+const live = liveDevice();
+const device = live.id;
 const payout = toAddress(generateKeypair().address);
 
 beforeAll(async () => {
@@ -25,6 +27,7 @@ beforeAll(async () => {
   cloud = createCloudApp({ config: loadCloudConfig({}, { epochSeconds: 60 }), store, clock, random: seededRandom(5), logger: pino({ level: 'silent' }), inspector: new FakeInspector(), ledger });
   await store.devices.upsertOnHello({ id: device, hardware: CPU_HARDWARE, gpuModel: 'cpu', gpuCount: 1, region: 'local' as RegionId, pricePerGpuHour: microUsd(1_000_000n), payout, agentVersion: 'test', nowMs: T0 });
   await store.devices.updateStanding(device, { verified: true });
+  cloud.registry.connect(live);
   await cloud.epochs!.tick();
   for (const k of [1, 2]) {
     clock.set(T0 + k * 60_000);
@@ -76,6 +79,15 @@ describe('epoch explorer', () => {
     expect(body).toMatchObject({ conservation: true, burnedIo: '0', mint: ledger.info().mints.IO });
     expect(parseDecimal(body.mintedIo ?? '')).toBe(emitted);
     expect(body.supplyIo).toBe(body.accountsTotalIo);
+  });
+
+  it('pushes each epoch\'s new tiers to the live registry, so supply and --min-tier see them without a reconnect', async () => {
+    const stored = await store.devices.get(device);
+    expect(stored?.tier).toBe('platinum'); // full uptime, clean history, verified, unstaked: 400 + 300 + 200 + 0
+    expect(cloud.registry.get(device)).toMatchObject({ tier: 'platinum', reputation: stored?.reputation });
+    const res = await cloud.app.request('/v1/supply?gpu=cpu&minTier=platinum');
+    const supply = (await res.json()) as SupplyResponse;
+    expect(supply.devices.map((d) => [d.id, d.tier])).toEqual([[device, 'platinum']]);
   });
 
   it('refuses a bad cursor with a coded 400', async () => {

@@ -4,7 +4,7 @@ import type { Clock, DeviceId, MicroIo } from '@idlegrid/domain';
 import type { Params } from '@idlegrid/economics';
 import type { DeviceRecord, EpochRecord, Store } from '@idlegrid/store';
 import type { CrashHook } from '../settlement/chain-tasks.ts';
-import { epochBatchId, mintsOf, planEpoch, type EpochDeviceInput, type EpochPlan } from './epoch-plan.ts';
+import { epochBatchId, mintsOf, planEpoch, type DeviceStandingUpdate, type EpochDeviceInput, type EpochPlan } from './epoch-plan.ts';
 
 /** What verification has judged of a device so far. */
 export interface VerificationCounts {
@@ -30,8 +30,8 @@ export interface EpochServiceOptions {
    * applies the changes due at this epoch boundary there, so they take effect exactly once.
    */
   onClose?: (tx: Store, epoch: { idx: number; endMs: number }) => Promise<void>;
-  /** After the close committed (e.g. reload the parameters in force). */
-  afterClose?: (epoch: { idx: number }) => Promise<void>;
+  /** After the close committed: the new standings (for the live registry) and a chance to reload the parameters in force. */
+  afterClose?: (epoch: { idx: number; standings: readonly DeviceStandingUpdate[] }) => Promise<void>;
   crash?: CrashHook;
 }
 
@@ -124,7 +124,7 @@ export class EpochService {
     if (!done) return false;
     this.o.crash?.('epoch.closed');
     logSummary(logger, epoch, plan);
-    await this.o.afterClose?.({ idx: epoch.idx });
+    await this.o.afterClose?.({ idx: epoch.idx, standings: plan.standings });
     return true;
   }
 

@@ -14,7 +14,7 @@ export interface LiveDevice {
   readonly agentVersion: string;
   readonly connectedAtMs: number;
   readonly firstSeenMs: number;
-  /** Reputation snapshot taken at connect; refreshed by the epoch job (a later issue). */
+  /** Reputation and verification: read from the store at connect, refreshed by `setStanding` (epochs, verification). */
   tier: Tier;
   reputation: number;
   verified: boolean;
@@ -38,6 +38,8 @@ export interface RegistryListener {
   connected?(device: LiveDevice): void;
   removed?(device: LiveDevice): void;
   moved?(device: LiveDevice): void;
+  /** Its tier, reputation or verification changed. */
+  standingChanged?(device: LiveDevice): void;
 }
 
 export class DeviceRegistry {
@@ -77,6 +79,16 @@ export class DeviceRegistry {
     this.dirty.delete(id);
     for (const l of this.listeners) l.removed?.(device);
     return device;
+  }
+
+  /** Updates an online device's standing (a no-op for a device that is not online). */
+  setStanding(id: DeviceId, standing: { tier?: Tier; reputation?: number; verified?: boolean }): void {
+    const device = this.devices.get(id);
+    if (!device) return;
+    if (standing.tier !== undefined) device.tier = standing.tier;
+    if (standing.reputation !== undefined) device.reputation = standing.reputation;
+    if (standing.verified !== undefined) device.verified = standing.verified;
+    for (const l of this.listeners) l.standingChanged?.(device);
   }
 
   /** Devices silent for longer than `lossMs` at `nowMs`. */

@@ -22,6 +22,7 @@ export class Capacity {
       connected: (d) => this.add(d),
       removed: (d) => this.pool.removeDevice(d.id),
       moved: (d) => this.pool.setCoordinate(d.id, coordinateOf(d)),
+      standingChanged: (d) => this.add(d),
     });
   }
 
