@@ -20,6 +20,7 @@ import { serveDashboard } from './api/dashboard-static.ts';
 import { addQuoteRoutes } from './api/routes/quote-routes.ts';
 import { addSupplyRoutes } from './api/routes/supply-routes.ts';
 import { addWalletRoutes, addWithdrawalRoute } from './api/routes/wallet-routes.ts';
+import { addStakingGovernanceRoutes, createStakingGovernance, type StakingGovernance } from './economics/staking-wiring.ts';
 import { settlementTerms, type CloudConfig } from './config.ts';
 import type { CrashHook } from './settlement/chain-tasks.ts';
 import { Settler } from './settlement/settler.ts';
@@ -62,6 +63,8 @@ export interface CloudApp {
   metrics: Metrics;
   /** Settlement (null without a ledger); `start()` begins its rounds. */
   settler: Settler | null;
+  /** Parameters in force (ParamBook), staking (null without a ledger) and governance; see economics/staking-wiring.ts. */
+  economy: StakingGovernance;
   /** Reward epochs (null without a ledger); `start()` opens the first and closes each one as it ends. */
   epochs: EpochService | null;
   openapi: Record<string, unknown>;
@@ -77,6 +80,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const metrics = deps.metrics ?? new Metrics();
   const capacity = new Capacity(registry, deps.random);
   const terms = settlementTerms(config);
+  const economy = createStakingGovernance({ config, store, clock, logger, ...(deps.ledger ? { ledger: deps.ledger } : {}), ...(deps.crash ? { crash: deps.crash } : {}) });
   const settler = deps.ledger
     ? new Settler({ store, ledger: deps.ledger, clock, logger, terms: () => terms, settleSeconds: config.settleSeconds, ...(deps.crash ? { crash: deps.crash } : {}) })
     : null;
@@ -133,7 +137,8 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   addExplorerRoutes(router, store);
   addExplorerLeaseRoute(router, store);
   addEpochRoutes(router, store, config.epochSeconds);
-  addEconomicsRoutes(router, { config, store, clock, registry });
+  addEconomicsRoutes(router, { config, store, clock, registry, book: economy.book });
+  addStakingGovernanceRoutes(router, economy, { store, clock, config, ...(deps.ledger ? { ledger: deps.ledger } : {}) });
   addDeviceRoutes(router, store, registry);
   addQuoteRoutes(router, capacity);
   addClusterRoutes(router, store, leases, clock, deps.ledger);
@@ -149,5 +154,5 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   app.get('/v1/openapi.json', (c) => c.json(openapi));
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   serveDashboard(app, deps.dashboardDir);
-  return { app, registry, capacity, leases, proxy, metrics, settler, epochs, openapi };
+  return { app, registry, capacity, leases, proxy, metrics, settler, epochs, economy, openapi };
 }

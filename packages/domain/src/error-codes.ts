@@ -48,6 +48,14 @@ export interface ErrorContexts {
   CHAIN_AIRDROP_UNAVAILABLE: { reason: string };
   CHAIN_FAILED: { code: string; reason: string };
   CHAIN_AUTHORITY_UNFUNDED: { authority: string; url: string };
+  STAKE_DEVICE_UNKNOWN: { deviceId: string };
+  STAKE_OTHER_STAKER: { deviceId: string; staker: string };
+  STAKE_INSUFFICIENT: { deviceId: string; requested: string; available: string };
+  GOV_PARAM_INVALID: { param: string; reason: string };
+  GOV_NOT_STAKER: { wallet: string };
+  GOV_VOTING_CLOSED: { id: string; endedAt: string };
+  GOV_ALREADY_VOTED: { id: string; voter: string };
+  GOV_NO_VOTING_POWER: { id: string; voter: string };
   STORE_ERROR: { operation: string; reason: string };
   INTERNAL: { reason: string };
 }
@@ -101,6 +109,14 @@ export const ERROR_MESSAGES: { readonly [C in ErrorCode]: string } = {
   CHAIN_AIRDROP_UNAVAILABLE: 'Airdrops exist only on the embedded network: $reason',
   CHAIN_FAILED: 'The settlement chain failed ($code): $reason',
   CHAIN_AUTHORITY_UNFUNDED: 'The protocol authority $authority has no SOL on $url: send it at least 0.02 SOL for rent and fees (devnet/testnet: `solana airdrop 1 $authority --url $url`), then run again',
+  STAKE_DEVICE_UNKNOWN: 'No device $deviceId is registered: start its agent once (`idlegrid worker start`) so the cloud knows its GPUs, then stake',
+  STAKE_OTHER_STAKER: 'Device $deviceId is already staked by $staker: a device has one staker; stake another device',
+  STAKE_INSUFFICIENT: 'Cannot unstake $requested IO from device $deviceId: $available IO is staked and not in cooldown (see `idlegrid stake show`)',
+  GOV_PARAM_INVALID: 'Proposal for $param refused: $reason (bounds: `GET /v1/params`)',
+  GOV_NOT_STAKER: 'Wallet $wallet has no active stake: only stakers propose; stake a device first (`idlegrid stake add`)',
+  GOV_VOTING_CLOSED: 'Voting on proposal $id ended at $endedAt; see `idlegrid gov list` for open proposals',
+  GOV_ALREADY_VOTED: 'Wallet $voter already voted on proposal $id; a vote cannot be changed',
+  GOV_NO_VOTING_POWER: 'Wallet $voter had no active stake when proposal $id was made, so it has no vote on it',
   STORE_ERROR: 'Store failure during $operation: $reason',
   INTERNAL: 'Internal error: $reason',
 };
@@ -151,6 +167,14 @@ export const ERROR_HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
   CHAIN_AIRDROP_UNAVAILABLE: 400,
   CHAIN_FAILED: 502,
   CHAIN_AUTHORITY_UNFUNDED: 402,
+  STAKE_DEVICE_UNKNOWN: 404,
+  STAKE_OTHER_STAKER: 409,
+  STAKE_INSUFFICIENT: 409,
+  GOV_PARAM_INVALID: 400,
+  GOV_NOT_STAKER: 403,
+  GOV_VOTING_CLOSED: 409,
+  GOV_ALREADY_VOTED: 409,
+  GOV_NO_VOTING_POWER: 403,
   STORE_ERROR: 500,
   INTERNAL: 500,
 };

@@ -21,14 +21,24 @@ export const paramViewSchema = z.object({
   max: z.string().describe('inclusive bound'),
   unit: z.string(),
   description: z.string(),
-  source: z.enum(['default', 'config']).describe("where the value in force comes from: the protocol default or the control plane's configuration"),
+  source: z.enum(['default', 'config', 'governance']).describe("where the value in force comes from: the protocol default, the control plane's configuration, or an applied governance proposal"),
   inBounds: z.boolean().describe('whether the value in force lies within [min, max] (a configured value may not)'),
 });
 export type ParamView = z.infer<typeof paramViewSchema>;
 
+export const paramChangeViewSchema = z.object({
+  name: z.string(),
+  oldValue: z.string(),
+  newValue: z.string(),
+  proposalId: z.string(),
+  epochIndex: z.number().int().describe('the epoch whose close applied it'),
+  appliedAt: z.number().int().describe('unix ms'),
+});
+export type ParamChangeView = z.infer<typeof paramChangeViewSchema>;
+
 export const paramsResponseSchema = z.object({
   params: z.array(paramViewSchema).describe("every governable parameter, in DESIGN's order"),
-  history: z.array(z.never()).describe('applied parameter changes; always empty until governance is wired'),
+  history: z.array(paramChangeViewSchema).describe('applied parameter changes, oldest first'),
 });
 export type ParamsResponse = z.infer<typeof paramsResponseSchema>;
 

@@ -10,5 +10,6 @@ export * from './merkle.ts';
 export * from './settlement-schemas.ts';
 export * from './economics-schemas.ts';
 export * from './explorer-schemas.ts';
+export * from './staking-schemas.ts';
 export * from './epoch-schemas.ts';
 export * from './dashboard-schemas.ts';

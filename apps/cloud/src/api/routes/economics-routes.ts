@@ -1,17 +1,17 @@
 import { formatDecimal, GPU_MODELS, parseGpuModelOrProductName, parseUsd, type Clock, type GpuModel, type MicroUsd } from '@idlegrid/domain';
 import {
-  checkParam, classWeightX10, DEFAULT_PARAMS, estimateSupplier, formatParam, PARAM_NAMES, PARAM_SPECS, tierMultiplierX100,
-  type ParamName, type Params, type ParamSpec,
+  checkParam, classWeightX10, estimateSupplier, formatParam, PARAM_NAMES, PARAM_SPECS, tierMultiplierX100, type ParamSpec,
 } from '@idlegrid/economics';
 import { estimateQuerySchema, estimateResponseSchema, paramsResponseSchema, type EstimateResponse, type ParamsResponse } from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
 import type { CloudConfig } from '../../config.ts';
+import { ParamBook } from '../../economics/param-book.ts';
 import type { DeviceRegistry, LiveDevice } from '../../live/device-registry.ts';
 import type { ApiRouter } from '../router.ts';
 
 /**
- * Read-only economics: the governable parameters in force and a supplier's expected daily
- * earnings on the live network. Nothing here writes; governance and epochs come later.
+ * Read-only economics: the governable parameters in force (with the applied governance
+ * history) and a supplier's expected daily earnings on the live network. Nothing here writes.
  */
 
 export interface EconomicsDeps {
@@ -19,6 +19,8 @@ export interface EconomicsDeps {
   store: Store;
   clock: Clock;
   registry: DeviceRegistry;
+  /** The parameters in force (default: the configuration's, plus the applied governance history). */
+  book?: ParamBook;
 }
 
 /** Utilization is measured over the last hour. */
@@ -41,24 +43,11 @@ export const DEFAULT_WATTS_PER_GPU: { readonly [M in GpuModel]: number } = {
   cpu: 65,
 };
 
-/** Parameters this control plane's configuration sets (the rest are protocol defaults). */
-const CONFIGURED: ReadonlySet<ParamName> = new Set<ParamName>(['protocol_fee_bps', 'fee_burn_share_bps', 'usdc_conversion_fee_bps', 'io_usd_reference_price']);
+/** The base parameters (defaults overridden by the configuration); see ParamBook for the ones in force. */
+export { paramsInForce } from '../../economics/param-book.ts';
 
-/**
- * The parameters in force: DEFAULT_PARAMS overridden by the control plane's configuration where
- * it has the same setting. Until governance is wired there is no history to apply.
- */
-export function paramsInForce(config: CloudConfig): Params {
-  return Object.freeze({
-    ...DEFAULT_PARAMS,
-    protocol_fee_bps: config.protocolFeeBps,
-    fee_burn_share_bps: config.feeBurnShareBps,
-    usdc_conversion_fee_bps: config.usdcConversionFeeBps,
-    io_usd_reference_price: parseUsd(config.ioUsdReferencePrice),
-  });
-}
-
-export function paramsView(params: Params): ParamsResponse {
+export function paramsView(book: ParamBook): ParamsResponse {
+  const params = book.current();
   return {
     params: PARAM_NAMES.map((name) => {
       const spec: ParamSpec = PARAM_SPECS[name];
@@ -72,17 +61,18 @@ export function paramsView(params: Params): ParamsResponse {
         max: formatParam(name, spec.max),
         unit: spec.unit,
         description: spec.description,
-        source: CONFIGURED.has(name) ? 'config' : 'default',
+        source: book.source(name),
         inBounds: checkParam(name, value).ok,
       };
     }),
-    history: [],
+    history: book.history().map((c) => ({
+      name: c.name, oldValue: c.oldValue, newValue: c.newValue, proposalId: c.proposalId, epochIndex: c.epochIndex, appliedAt: c.appliedAtMs,
+    })),
   };
 }
 
 export function addEconomicsRoutes(router: ApiRouter, deps: EconomicsDeps): void {
-  const params = paramsInForce(deps.config);
-  const paramsBody = paramsView(params);
+  const book = deps.book ?? ParamBook.fromConfig(deps.config);
 
   router.add(
     {
@@ -90,12 +80,12 @@ export function addEconomicsRoutes(router: ApiRouter, deps: EconomicsDeps): void
       path: '/v1/params',
       summary:
         'Governable economic parameters in force, with defaults and bounds: protocol defaults overridden by this control plane\'s ' +
-        'configuration (fees, reference price); `history` stays empty until governance is wired',
+        'configuration (fees, reference price) and by applied governance proposals; `history` lists the applied changes, oldest first',
       tag: 'economics',
       auth: false,
       response: paramsResponseSchema,
     },
-    () => paramsBody,
+    async () => paramsView(await book.load(deps.store)),
   );
 
   router.add(
@@ -112,6 +102,7 @@ export function addEconomicsRoutes(router: ApiRouter, deps: EconomicsDeps): void
     },
     async ({ query }): Promise<EstimateResponse> => {
       const model = parseGpuModelOrProductName(query.gpu);
+      const params = (await book.load(deps.store)).current();
       const nowMs = deps.clock.now();
       const online = [...deps.registry.online()];
       const network = networkFigures(online);
