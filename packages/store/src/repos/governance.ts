@@ -64,7 +64,7 @@ export interface GovernanceRepo {
   /** Votes recorded but not anchored on chain yet, oldest first. */
   unanchoredVotes(limit: number): Promise<VoteRecord[]>;
   setVoteAnchor(proposalId: string, voter: Address, signature: string): Promise<void>;
-  /** Open proposals (no outcome) whose timelock ended by `nowMs`, oldest timelock first. */
+  /** Open proposals (no outcome) whose timelock ended by `nowMs`, in the order they apply: timelock end, then creation. */
   undecided(nowMs: number): Promise<ProposalRecord[]>;
   /** Sets the outcome once; false when it was already set. */
   close(id: string, outcome: ProposalOutcome, atMs: number): Promise<boolean>;
@@ -163,6 +163,7 @@ export function governanceRepo(ctx: RepoContext): GovernanceRepo {
         .where('outcome', 'is', null)
         .where('timelock_ends_at_ms', '<=', assertInteger('nowMs', nowMs))
         .orderBy('timelock_ends_at_ms')
+        .orderBy('created_at_ms')
         .orderBy('id')
         .execute();
       return rows.map(toProposal);
