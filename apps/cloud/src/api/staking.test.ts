@@ -136,7 +136,7 @@ describe('governance API', () => {
     expect([powerless.status, powerless.body.error.code]).toEqual([403, 'GOV_NO_VOTING_POWER']);
     const voted = await call('POST', path, { key: staker.key, body: { choice: 'yes', signature: sign(staker.wallet, 'yes') } });
     expect(voted.status).toBe(201);
-    expect(voted.body).toMatchObject({ vote: { choice: 'yes', anchor: expect.any(String) }, proposal: { yes: expect.any(String), votes: 1 } });
+    expect(voted.body).toMatchObject({ vote: { choice: 'yes', anchor: expect.any(String) as string }, proposal: { yes: expect.any(String) as string, votes: 1 } });
     const again = await call('POST', path, { key: staker.key, body: { choice: 'no', signature: sign(staker.wallet, 'no') } });
     expect([again.status, again.body.error.code]).toEqual([409, 'GOV_ALREADY_VOTED']);
     const missing = await call('POST', '/v1/governance/proposals/gp_nope/votes', { key: staker.key, body: { choice: 'no', signature: sign(staker.wallet, 'no') } });

@@ -63,7 +63,7 @@ describe('governance: votes', () => {
     await expect(w.governance.vote(signed(late, p.id, 'yes'))).rejects.toMatchObject({ code: 'GOV_NO_VOTING_POWER' });
 
     const { vote, state } = await w.governance.vote(signed(small, p.id, 'yes'));
-    expect(vote).toMatchObject({ powerIo: 50n * IO, choice: 'yes', anchorSignature: expect.any(String) });
+    expect(vote).toMatchObject({ powerIo: 50n * IO, choice: 'yes', anchorSignature: expect.any(String) as string });
     expect(state).toMatchObject({ status: 'voting', votes: 1, tally: { yes: 50n * IO, quorum: 100n * IO, quorumMet: false } });
     await expect(w.governance.vote(signed(small, p.id, 'no'))).rejects.toMatchObject({ code: 'GOV_ALREADY_VOTED' });
     const memo = voteMemo(p.id, 'yes', vote.bodyHash);
