@@ -33,6 +33,17 @@ const schema = z.object({
   leaseTickSeconds: z.coerce.number().positive().max(60).default(1),
   /** How often devices are asked to measure RTTs to a few peers (network coordinates). */
   probeSeconds: z.coerce.number().positive().max(3600).default(30),
+  /** Proof of GPU: mean seconds between re-challenges of a verified device (exponentially distributed, so unpredictable). */
+  verifySeconds: z.coerce.number().positive().max(30 * 86_400).default(21_600),
+  /** Proof of GPU: matrix size n of a GPU challenge (2·n³ operations; 8192 ≈ 2.4 ms on an H100, many seconds on a CPU). */
+  verifyGpuN: z.coerce.number().int().min(16).max(16_384).default(8_192),
+  /** Proof of GPU: matrix size n of a `cpu` challenge (plain TypeScript in a worker; 256 ≈ 0.05–0.3 s). */
+  verifyCpuN: z.coerce.number().int().min(16).max(4_096).default(256),
+  /**
+   * Proof of GPU: milliseconds added to the model's time limit for the agent's matrix derivation, checksums and the
+   * transport both ways; the agent's deadline and the bound on the round trip the server sees.
+   */
+  verifyAllowanceMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /**
    * Settlement chain. Only `embedded` (LiteSVM in `<dataDir>/chain`) is wired into the control
    * plane for now; an RPC URL is refused until the RPC ledger is.
@@ -97,6 +108,10 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<Cloud
     releaseTimeoutSeconds: env['IDLEGRID_RELEASE_TIMEOUT_SECONDS'],
     leaseTickSeconds: env['IDLEGRID_LEASE_TICK_SECONDS'],
     probeSeconds: env['IDLEGRID_PROBE_SECONDS'],
+    verifySeconds: env['IDLEGRID_VERIFY_SECONDS'],
+    verifyGpuN: env['IDLEGRID_VERIFY_GPU_N'],
+    verifyCpuN: env['IDLEGRID_VERIFY_CPU_N'],
+    verifyAllowanceMs: env['IDLEGRID_VERIFY_ALLOWANCE_MS'],
     chain: env['IDLEGRID_CHAIN'],
     usdcConversionFeeBps: env['IDLEGRID_USDC_CONVERSION_FEE_BPS'],
     ioUsdReferencePrice: env['IDLEGRID_IO_USD_REFERENCE_PRICE'],

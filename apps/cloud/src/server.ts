@@ -18,6 +18,8 @@ import { rayStateInspector } from './leases/ray-state-inspector.ts';
 import type { CrashHook } from './settlement/chain-tasks.ts';
 import { crashHook } from './settlement/crash-points.ts';
 import { storeIdempotency } from './settlement/store-idempotency.ts';
+import type { FraudEvent, Verifier } from './verification/verifier.ts';
+import { createVerifier } from './verification/wiring.ts';
 
 export interface RunningCloud {
   url: string;
@@ -26,6 +28,8 @@ export interface RunningCloud {
   /** The settlement chain (embedded: LiteSVM in `<dataDir>/chain`). */
   ledger: Ledger;
   cloud: CloudApp;
+  /** Proof of GPU: challenges devices on hello and at random times. */
+  verifier: Verifier;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -65,7 +69,7 @@ export async function openCloudLedger(
 /** Starts the control plane: store, chain, HTTP API, agent gateway and liveness monitor. */
 export async function startCloud(
   config: CloudConfig,
-  options: { logger?: Logger; clock?: Clock; inspector?: RayInspector } = {},
+  options: { logger?: Logger; clock?: Clock; inspector?: RayInspector; onFraud?: (event: FraudEvent) => unknown } = {},
 ): Promise<RunningCloud> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { app: 'cloud' } });
   const clock = options.clock ?? systemClock;
@@ -113,6 +117,15 @@ export async function startCloud(
   });
   const probeTimer = setInterval(() => sendProbes(probes.plan(Math.max(100, Math.ceil(cloud.registry.size / 10)))), config.probeSeconds * 1000);
   probeTimer.unref();
+  const verifier = createVerifier({
+    config, store, registry: cloud.registry, capacity: cloud.capacity, clock, random: cryptoRandom, logger,
+    // A failed or forged verification slashes slash_fraud_bps of the device's stake (none staked: nothing to slash).
+    onFraud: [
+      (e) => cloud.economy.staking?.slash({ deviceId: e.deviceId, reason: 'fraud', verificationId: e.verificationId }),
+      ...(options.onFraud ? [options.onFraud] : []),
+    ],
+  });
+  await verifier.start();
   const gateway = new AgentGateway({
     store,
     registry: cloud.registry,
@@ -126,6 +139,8 @@ export async function startCloud(
     onLeaseStatus: (device, message) => cloud.leases.onLeaseStatus(device, message),
     onRunningLeases: (device, leases) => cloud.leases.onRunningLeases(device, leases),
     onProbeResult: (device, rtts) => probes.noteResult(device.id, rtts),
+    onDeviceReady: (device) => verifier.deviceReady(device),
+    onVerifyResult: (device, message) => verifier.onResult(device, message),
   });
   metrics.gauge('idlegrid_agent_connections', 'Open agent WebSocket connections', () => gateway.connections);
 
@@ -157,6 +172,7 @@ export async function startCloud(
       await cloud.settler?.stop();
       await cloud.epochs?.stop();
       await gateway.close();
+      await verifier.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await liveness.stop();
@@ -165,5 +181,5 @@ export async function startCloud(
     })();
     return closing;
   };
-  return { url, port, store, ledger, cloud, logger, close };
+  return { url, port, store, ledger, cloud, verifier, logger, close };
 }

@@ -3,6 +3,7 @@ import {
   addressSchema, base58SignatureSchema, coordinateSchema, decimalSchema, gpuModelSchema,
   hardwareReportSchema, nonceSchema, regionSchema, tierSchema,
 } from './common.ts';
+import { verificationStatusSchema } from './verification-schemas.ts';
 
 export const errorBodySchema = z.object({
   error: z.object({
@@ -85,6 +86,7 @@ export const deviceDetailSchema = deviceViewSchema.extend({
     paidIo: decimalSchema.describe('net, already transferred on chain to the payout address'),
     pendingIo: decimalSchema.describe('net, in batches recorded but not yet paid'),
   }),
+  verification: verificationStatusSchema.describe('proof of GPU: status, verdict counts and recent challenges'),
 });
 export type DeviceDetail = z.infer<typeof deviceDetailSchema>;
 

@@ -1,5 +1,6 @@
 export * from './agent-messages.ts';
 export * from './api-schemas.ts';
+export * from './verification-schemas.ts';
 export * from './canonical-json.ts';
 export * from './common.ts';
 export * from './keys.ts';

@@ -6,7 +6,9 @@ import type { DeviceRegistry, LiveDevice } from '../live/device-registry.ts';
 
 /**
  * The scheduler's view of supply: a SlotPool kept in step with the live registry (devices
- * coming, going and moving) and with lease reservations. Only online devices are in it.
+ * coming, going and moving) and with lease reservations. Only online devices that passed
+ * proof of GPU are in it: a device waiting for its first verdict, or suspended after a
+ * failed one, is never placed (whatever the request's `verifiedOnly`).
  */
 export class Capacity {
   private readonly pool = new SlotPool();
@@ -73,6 +75,10 @@ export class Capacity {
   }
 
   private add(d: LiveDevice): void {
+    if (!d.verified) {
+      this.pool.removeDevice(d.id);
+      return;
+    }
     const free = Math.max(0, d.slots - (this.reserved.get(d.id) ?? 0));
     const entry: PoolDevice = {
       deviceId: d.id,

@@ -23,7 +23,8 @@ export function liveDevice(o: { region?: string; price?: bigint; slots?: number;
     lastSeenMs: 0,
     tier: 'bronze',
     reputation: 0,
-    verified: o.verified ?? false,
+    // Verified by default: only devices that passed proof of GPU are supply.
+    verified: o.verified ?? true,
     coordinate: null,
     echoAddress: null,
     send: (message) => {

@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { deriveChallengeMatrices, multiplyMod, parseChallengeSeed, rowChecksums } from '@idlegrid/economics';
 import { generateKeypair, signAgentMessage, type HardwareReport, type Keypair } from '@idlegrid/protocol';
 
 export const CPU_HARDWARE: HardwareReport = {
@@ -17,10 +19,16 @@ export interface ServerFrame {
 
 /**
  * A hand-driven agent connection for gateway tests: it can speak the protocol correctly,
- * or break it on purpose.
+ * or break it on purpose. It answers proof-of-GPU challenges honestly (the cpu class's
+ * product, in process) like an agent that is online: once it has sent its first
+ * heartbeat, so that tests which send hand-numbered messages right after hello keep
+ * control of the seq numbers. Answered `verify` frames stay in `frames` too.
  */
 export class TestAgent {
   readonly frames: ServerFrame[] = [];
+  /** Challenges answered (challenge id → the verify-result's seq). */
+  readonly answered = new Map<string, number>();
+  private readonly unanswered: ServerFrame[] = [];
   closeCode: number | undefined;
   nonce = '';
   seq = 0;
@@ -32,7 +40,7 @@ export class TestAgent {
   static async connect(url: string, keypair: Keypair = generateKeypair()): Promise<TestAgent> {
     const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/agent`);
     const agent = new TestAgent(socket, keypair);
-    socket.on('message', (data: Buffer) => agent.frames.push(JSON.parse(data.toString()) as ServerFrame));
+    socket.on('message', (data: Buffer) => agent.receive(JSON.parse(data.toString()) as ServerFrame));
     socket.on('close', (code) => {
       agent.closeCode = code;
     });
@@ -75,6 +83,30 @@ export class TestAgent {
   heartbeat(seq = this.seq + 1, signer: Keypair = this.keypair): void {
     this.seq = Math.max(this.seq, seq);
     this.sendRaw(JSON.stringify(signAgentMessage(signer, this.heartbeatBody(seq), this.nonce)));
+    if (this.unanswered.length > 0) setTimeout(() => this.answerPending(), 0);
+  }
+
+  private receive(frame: ServerFrame): void {
+    this.frames.push(frame);
+    if (frame.type !== 'verify') return;
+    this.unanswered.push(frame);
+    if (this.seq > 0) setTimeout(() => this.answerPending(), 0);
+  }
+
+  /** Computes and sends the answer to every challenge received so far (honest cpu-class work). */
+  private answerPending(): void {
+    for (const frame of this.unanswered.splice(0)) {
+      if (this.socket.readyState !== WebSocket.OPEN) return;
+      const seed = parseChallengeSeed(String(frame['seed']));
+      const { a, b } = deriveChallengeMatrices(seed, Number(frame['n']));
+      const start = performance.now();
+      const c = multiplyMod(a, b);
+      const elapsedMs = performance.now() - start;
+      const seq = ++this.seq;
+      const body = { type: 'verify-result', seq, challengeId: String(frame['challengeId']), checksums: rowChecksums(seed, c), elapsedMs };
+      this.sendRaw(JSON.stringify(signAgentMessage(this.keypair, body, this.nonce)));
+      this.answered.set(body.challengeId, seq);
+    }
   }
 
   sendRaw(data: string | Buffer): void {

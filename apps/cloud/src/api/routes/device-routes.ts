@@ -2,6 +2,7 @@ import { formatDecimal, IdlegridError, parseGpuModel, toDeviceId } from '@idlegr
 import { deviceDetailSchema, deviceIdParamSchema, devicesQuerySchema, devicesResponseSchema } from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
 import type { DeviceRegistry } from '../../live/device-registry.ts';
+import { verificationStatus } from '../../verification/verification-view.ts';
 import { storedDeviceView } from '../device-view.ts';
 import type { ApiRouter } from '../router.ts';
 
@@ -34,7 +35,7 @@ export function addDeviceRoutes(router: ApiRouter, store: Store, registry: Devic
     {
       method: 'get',
       path: '/v1/devices/{id}',
-      summary: 'One device: hardware, tier, status, last heartbeat and earnings',
+      summary: 'One device: hardware, tier, status, last heartbeat, earnings and proof-of-GPU verification',
       tag: 'devices',
       auth: false,
       params: deviceIdParamSchema,
@@ -45,8 +46,10 @@ export function addDeviceRoutes(router: ApiRouter, store: Store, registry: Devic
       const record = await store.devices.get(id);
       if (!record) throw new IdlegridError('NOT_FOUND', { resource: 'device', id });
       const e = await store.settlement.earningsOf(id);
+      const live = registry.get(id);
       return {
-        ...storedDeviceView(record, registry.get(id)),
+        ...storedDeviceView(record, live),
+        verification: await verificationStatus(store, id, live?.verified ?? record.verified),
         earnings: { gpuSeconds: e.gpuSeconds, grossIo: formatDecimal(e.grossIo), feeIo: formatDecimal(e.feeIo), paidIo: formatDecimal(e.paidIo), pendingIo: formatDecimal(e.pendingIo) },
       };
     },

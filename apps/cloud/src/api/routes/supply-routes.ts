@@ -9,7 +9,7 @@ export function addSupplyRoutes(router: ApiRouter, registry: DeviceRegistry): vo
     {
       method: 'get',
       path: '/v1/supply',
-      summary: 'GPU slots available now, grouped by model and region, with the devices behind them',
+      summary: 'GPU slots available now (verified devices only), grouped by model and region, with the devices behind them',
       tag: 'supply',
       auth: false,
       query: supplyQuerySchema,
@@ -21,6 +21,8 @@ export function addSupplyRoutes(router: ApiRouter, registry: DeviceRegistry): vo
       const regions = query.region && query.region.length > 0 ? new Set<string>(query.region) : undefined;
       const matches: LiveDevice[] = [];
       for (const d of registry.online()) {
+        // Pending (not yet verified) and suspended devices are not supply.
+        if (!d.verified) continue;
         if (model !== undefined && d.gpuModel !== model) continue;
         if (regions && !regions.has(d.region)) continue;
         if (query.minTier && !meetsTier(d.tier, query.minTier)) continue;
