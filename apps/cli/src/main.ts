@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { addChainCommands } from './commands/chain.ts';
 import { addCloudCommands } from './commands/cloud.ts';
+import { addGovCommands } from './commands/gov.ts';
+import { addStakeCommands } from './commands/stake.ts';
 import { addUpCommand } from './commands/up.ts';
 import { addWalletCommands } from './commands/wallet.ts';
 import { addWorkerCommands } from './commands/worker.ts';
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   addWorkerCommands(program, globals);
   addWalletCommands(program, globals);
   addChainCommands(program, globals);
+  addStakeCommands(program, globals);
+  addGovCommands(program, globals);
   // Sub-commands see the global options wherever they are written on the line.
   program.commands.forEach(function inherit(cmd: Command): void {
     cmd.exitOverride();
