@@ -46,6 +46,18 @@ async function scenario(url: string): Promise<void> {
   await expect(ledger.verifyDeposit(await ledger.buildDepositTransaction(buyer, 'USDC', 1n), { from: buyer.address, mint: 'IO' })).rejects.toSatisfy((e) => isChainError(e, 'CHAIN_DEPOSIT_WRONG_MINT'));
   await expect(ledger.airdrop(buyer.address, { io: 1n })).rejects.toSatisfy((e) => isChainError(e, 'CHAIN_AIRDROP_UNAVAILABLE'));
 
+  // The stake vault: a staker-signed transfer in, a slash (transfer + burn) out; escrow untouched.
+  const toVault = await ledger.buildDepositTransaction(buyer, 'IO', 20n * IO, 'stakeVault');
+  await expect(ledger.verifyDeposit(toVault, { from: buyer.address, mint: 'IO' })).rejects.toSatisfy((e) => isChainError(e, 'CHAIN_DEPOSIT_WRONG_DESTINATION'));
+  expect((await ledger.verifyDeposit(toVault, { from: buyer.address, mint: 'IO', destination: 'stakeVault' })).amount).toBe(20n * IO);
+  const victim = newWallet().address;
+  const slash = { id: `slash-${authority.address}`, memo: 'idlegrid:slash:rpc-test', transfers: [{ to: victim, amount: 3n * IO }], burn: 3n * IO, mint: 'IO' as const, source: 'stakeVault' as const };
+  await ledger.payBatch(slash);
+  expect((await ledger.payBatch(slash)).recovered).toBe(1);
+  expect(await ledger.tokenAccountBalance(info.accounts.IO.stakeVault)).toBe(14n * IO);
+  expect(await ledger.tokenAccountBalance(info.accounts.IO.escrow)).toBe(40n * IO);
+  expect((await ledger.balances(victim)).io).toBe(3n * IO);
+
   const transfers = Array.from({ length: 25 }, (_, i) => ({ to: newWallet().address, amount: 10_000n + BigInt(i) }));
   const batch = { id: `rpc-${authority.address}`, memo: `idlegrid:settle:rpc:${'ef'.repeat(32)}`, transfers, burn: 1_000n, treasury: 2_000n, mint: 'IO' as const };
   const paid = await ledger.payBatch(batch);
@@ -69,7 +81,7 @@ async function scenario(url: string): Promise<void> {
   expect(await ledger.findByMemo('idlegrid:lease:rpc-test:1')).toEqual([anchor]);
 
   const c = await ledger.conservation('IO');
-  expect(c.supply).toBe(100n * IO - 1_000n);
+  expect(c.supply).toBe(100n * IO - 1_000n - 3n * IO);
   expect(c).toMatchObject({ accountsTotal: c.supply, minted: null, burned: null, ok: true });
 }
 
