@@ -122,15 +122,19 @@ async function spawnAgent(cloudUrl: string, dataDir: string, index: number): Pro
 async function waitForAgents(cloud: RunningCloud, workers: number, timeoutSeconds: number, g: GlobalOptions): Promise<void> {
   const bar = progress(g);
   const deadline = Date.now() + timeoutSeconds * 1000;
-  while (cloud.cloud.registry.size < workers) {
+  // A device is supply only once it passed its proof-of-GPU challenge (sent when it says hello).
+  const verified = (): number => [...cloud.cloud.registry.online()].filter((d) => d.verified).length;
+  while (verified() < workers) {
     if (Date.now() > deadline) {
       bar.done();
-      throw new IdlegridError('INTERNAL', { reason: `only ${cloud.cloud.registry.size} of ${workers} agents came online within ${timeoutSeconds} s; see the agent.log files in the data dir` });
+      throw new IdlegridError('INTERNAL', {
+        reason: `only ${verified()} of ${workers} agents came online and passed verification within ${timeoutSeconds} s (${cloud.cloud.registry.size} online); see the agent.log files in the data dir`,
+      });
     }
-    bar.update(`Waiting for agents: ${cloud.cloud.registry.size}/${workers} online`);
+    bar.update(`Waiting for agents: ${cloud.cloud.registry.size}/${workers} online, ${verified()} verified`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  bar.done(`${workers}/${workers} agents online`);
+  bar.done(`${workers}/${workers} agents online and verified`);
 }
 
 async function shutdown(cloud: RunningCloud, agents: ChildProcess[]): Promise<void> {
