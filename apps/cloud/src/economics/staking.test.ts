@@ -120,6 +120,14 @@ describe('staking service: slashes', () => {
     expect(await w.staking.slash({ deviceId: device, reason: 'fraud', verificationId: 'ver-2' })).toBeNull();
   });
 
+  it('slashes with the parameters in force, governance changes included', async () => {
+    const { w, staker, device } = await setup();
+    await stake(w, staker, device, 100n * IO);
+    await w.store.governance.addParamChange({ name: 'slash_abandon_bps', oldValue: '500', newValue: '1000', proposalId: 'gp_test', epochIndex: 1, appliedAtMs: w.clock.now() });
+    const s = await w.staking.slash({ deviceId: device, reason: 'abandon', leaseId: 'lease-2', buyer: newWallet().address });
+    expect(s).toMatchObject({ bps: 1000, amountIo: 10n * IO });
+  });
+
   it('a crash between recording and paying leaves the slash for the next round', async () => {
     const { w, staker, device } = await setup();
     const buyer = newWallet();

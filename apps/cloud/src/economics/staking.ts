@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isChainError, type Ledger } from '@idlegrid/chain';
 import { formatDecimal, IdlegridError, microIo, type Address, type Clock, type DeviceId, type MicroIo } from '@idlegrid/domain';
-import { slash as slashSplit, slashBps, stakeRatioPpm, stakeRequirement, type SlashReason } from '@idlegrid/economics';
+import { slash as slashSplit, slashBps, stakeRatioPpm, stakeRequirement, type Params, type SlashReason } from '@idlegrid/economics';
 import type { DeviceRecord, SlashRecord, Store, UnstakeRecord } from '@idlegrid/store';
 import { fromChainError } from '../api/chain-errors.ts';
 import type { CrashHook } from '../settlement/chain-tasks.ts';
@@ -70,6 +70,7 @@ const ROUND_LIMIT = 100;
 export class StakingService {
   constructor(private readonly d: StakingDeps) {}
 
+  /** stakeRequirement under `book.current()` (as last loaded: routes and the epoch close reload it). */
   requirement(device: Pick<DeviceRecord, 'gpuModel' | 'gpuCount'>): MicroIo {
     return stakeRequirement(device.gpuModel, device.gpuCount, this.d.book.current().stake_per_gpu);
   }
@@ -128,7 +129,7 @@ export class StakingService {
     const { store, clock } = this.d;
     if (amount <= 0n) throw new IdlegridError('INVALID_AMOUNT', { value: formatDecimal(amount), reason: 'an unstake must be more than 0' });
     const nowMs = clock.now();
-    const availableAtMs = nowMs + this.d.book.current().unstake_cooldown_hours * HOUR_MS;
+    const availableAtMs = nowMs + (await this.params()).unstake_cooldown_hours * HOUR_MS;
     const recorded = await store.stakes.requestUnstake({ id: `uns_${randomBytes(10).toString('hex')}`, deviceId, staker, amountIo: amount, requestedAtMs: nowMs, availableAtMs });
     if (recorded !== null) return recorded;
     const stake = await store.stakes.get(deviceId);
@@ -145,7 +146,7 @@ export class StakingService {
    */
   async slash(req: SlashRequest): Promise<SlashRecord | null> {
     const { store, clock } = this.d;
-    const params = this.d.book.current();
+    const params = await this.params();
     const nowMs = clock.now();
     const id = slashId(req);
     const outcome = await store.transaction(async (tx) => {
@@ -206,6 +207,11 @@ export class StakingService {
       }
     }
     return result;
+  }
+
+  /** The parameters in force, with the applied history re-read (slashes and unstakes are rare; they must not use stale values). */
+  private async params(): Promise<Params> {
+    return (await this.d.book.load(this.d.store)).current();
   }
 
   private async paySlash(s: SlashRecord): Promise<SlashRecord> {
