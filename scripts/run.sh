@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+echo "==> Building the web dashboard (served by the control plane at /)"
+npm run --silent build:dashboard >/dev/null
 exec npx --no-install idlegrid up --workers "${WORKERS:-3}" --demo "$@"

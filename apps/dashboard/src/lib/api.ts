@@ -88,3 +88,32 @@ export function subscribeEvents(key: string | null, onEvent: EventHandler): () =
   void run();
   return () => controller.abort();
 }
+
+let openApiPaths: Promise<Set<string>> | null = null;
+
+/**
+ * Whether this control plane serves `template` (an OpenAPI path such as /v1/devices/{id}), from
+ * GET /v1/openapi.json: pages ask before calling endpoints that other parts add later, so a
+ * missing one is an empty state rather than a 404 in the console.
+ */
+export async function serves(template: string): Promise<boolean> {
+  openApiPaths ??= request<{ paths?: Record<string, unknown> }>('GET', '/v1/openapi.json').then(
+    (doc) => new Set(Object.keys(doc.paths ?? {})),
+    () => {
+      openApiPaths = null;
+      return new Set<string>();
+    },
+  );
+  return (await openApiPaths).has(template);
+}
+
+/** GET `path` if the control plane serves `template`, else null. */
+export async function getIfServed<T>(template: string, path: string, signal: AbortSignal): Promise<T | null> {
+  if (!(await serves(template))) return null;
+  try {
+    return await request<T>('GET', path, { signal });
+  } catch (e) {
+    if (isMissingEndpoint(e)) return null;
+    throw e;
+  }
+}

@@ -43,7 +43,8 @@ export function BookPage() {
     const live = [...new Set(available?.groups.map((g) => g.gpuModel) ?? [])];
     return [...live, ...GPU_MODELS.filter((m) => !live.includes(m))];
   }, [available]);
-  const regions = useMemo(() => [...new Set([...(available?.groups.map((g) => g.region) ?? []), ...REGIONS.map((r) => r.id)])], [available]);
+  const liveRegions = useMemo(() => [...new Set<string>(available?.groups.map((g) => g.region) ?? [])], [available]);
+  const otherRegions = REGIONS.map((r) => r.id as string).filter((r) => !liveRegions.includes(r));
   useEffect(() => {
     if (!form.gpu && available) setForm((f) => ({ ...f, gpu: available.groups[0]?.gpuModel ?? 'H100' }));
   }, [available, form.gpu]);
@@ -116,18 +117,12 @@ export function BookPage() {
           </div>
           <fieldset>
             <legend>Regions (none checked: any region)</legend>
-            <div className="checks">
-              {regions.map((r) => (
-                <label key={r} className="check">
-                  <input
-                    type="checkbox"
-                    checked={form.regions.includes(r)}
-                    onChange={(e) => set('regions', e.target.checked ? [...form.regions, r] : form.regions.filter((x) => x !== r))}
-                  />
-                  {r}
-                </label>
-              ))}
-            </div>
+            <RegionChecks regions={liveRegions} chosen={form.regions} onChange={(r) => set('regions', r)} />
+            {liveRegions.length === 0 ? <p className="muted small">No region has devices online.</p> : null}
+            <details>
+              <summary>Regions without devices online ({otherRegions.length})</summary>
+              <RegionChecks regions={otherRegions} chosen={form.regions} onChange={(r) => set('regions', r)} />
+            </details>
           </fieldset>
           <div className="row">
             <label>
@@ -204,19 +199,22 @@ export function BookPage() {
             {!quote && !quoteError ? <Loading what="quote" /> : null}
             {quote?.feasible ? (
               <>
-                <div className="stats">
+                <div className="stats four">
                   <Stat label="Price per hour" value={usd(quote.pricePerHour)} hint={`${quote.slots} × ${quote.gpuModel}`} />
                   <Stat label={`Total for ${form.hours} h`} value={usd(quote.total)} />
                   <Stat label="Estimated RTT" value={`${quote.estimatedRttMs.max.toFixed(1)} ms`} hint={`mean ${quote.estimatedRttMs.mean.toFixed(1)} ms`} />
                   <Stat label="Regions" value={quote.regions.join(', ')} hint={`${quote.devices.length} devices`} />
                 </div>
                 {saving ? (
-                  <p className={`saving ${saving.percent >= 0 ? 'good' : 'bad'}`}>
-                    {saving.percent >= 0 ? `${saving.percent}% cheaper` : `${-saving.percent}% dearer`} than {saving.reference.instance}{' '}
-                    <span className="muted">
-                      (${saving.reference.usdPerGpuHour.toFixed(2)} per GPU-hour; {saving.reference.source}, {saving.reference.date})
-                    </span>
-                  </p>
+                  <div className={`saving ${saving.percent >= 0 ? 'good' : 'bad'}`}>
+                    <strong>
+                      {saving.percent >= 0 ? `${saving.percent}% cheaper` : `${-saving.percent}% dearer`} than hyperscaler on-demand
+                    </strong>
+                    : ${perGpu?.toFixed(3)} here against ${saving.reference.usdPerGpuHour.toFixed(2)} per {quote.gpuModel === 'cpu' ? 'slot' : 'GPU'}-hour
+                    <div className="muted small">
+                      Reference: {saving.reference.instance} ({saving.reference.source}, price of {saving.reference.date})
+                    </div>
+                  </div>
                 ) : (
                   <p className="muted">No hyperscaler on-demand reference for {quote.gpuModel}.</p>
                 )}
@@ -228,7 +226,7 @@ export function BookPage() {
                 <p className="note warn" role="status">
                   <strong>It cannot fit:</strong> {quote.reason}
                 </p>
-                <p className="muted">{quote.available} matching slots online. Filters, in order:</p>
+                <p className="muted">{quote.available} matching slots online. Slots left after each filter:</p>
                 <ul className="stages">
                   {quote.stages.map((s) => (
                     <li key={s.stage}>
@@ -265,5 +263,18 @@ export function BookPage() {
         </div>
       </div>
     </section>
+  );
+}
+
+function RegionChecks({ regions, chosen, onChange }: { regions: string[]; chosen: string[]; onChange: (regions: string[]) => void }) {
+  return (
+    <div className="checks">
+      {regions.map((r) => (
+        <label key={r} className="check">
+          <input type="checkbox" checked={chosen.includes(r)} onChange={(e) => onChange(e.target.checked ? [...chosen, r] : chosen.filter((x) => x !== r))} />
+          {r}
+        </label>
+      ))}
+    </div>
   );
 }

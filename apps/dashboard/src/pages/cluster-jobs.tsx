@@ -15,6 +15,12 @@ interface RayJob {
 }
 
 const TERMINAL = ['STOPPED', 'SUCCEEDED', 'FAILED'];
+const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
+
+/** Ray colours its log lines; a <pre> shows the escape codes as noise. */
+function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
 export const DEFAULT_ENTRYPOINT = `python -c "import ray; ray.init(); print('alive Ray nodes:', sum(n['Alive'] for n in ray.nodes()))"`;
 
 /** Ray jobs through the authenticated proxy: submit, status, logs streaming while a job runs. */
@@ -48,7 +54,9 @@ export function JobsPanel({ rayUrl, apiKey }: { rayUrl: string; apiKey: string }
       <h2>Jobs</h2>
       <form onSubmit={(e) => void submit(e)} aria-label="Submit a Ray job">
         <label>
-          Entrypoint (a shell command run on the head, like <code>ray job submit -- …</code>)
+          <span>
+            Entrypoint: a shell command run on the head, as with <code>ray job submit -- …</code>
+          </span>
           <textarea value={entrypoint} onChange={(e) => setEntrypoint(e.target.value)} rows={3} spellCheck={false} required />
         </label>
         <button type="submit" disabled={busy || !entrypoint.trim()}>
@@ -133,7 +141,7 @@ function JobLogs({ base, apiKey, id, running, message }: { base: string; apiKey:
       {message ? <p className="muted">{message}</p> : null}
       <ErrorNote error={error} />
       <pre className="logs" ref={pre} tabIndex={0} data-testid="job-logs">
-        {logs || (running ? 'Waiting for output…' : '(no output)')}
+        {stripAnsi(logs) || (running ? 'Waiting for output…' : '(no output)')}
       </pre>
     </section>
   );

@@ -93,13 +93,23 @@ function InUse({ cluster, apiKey }: { cluster: ClusterView; apiKey: string }) {
   const ioPrice = Number(chain.data?.ioUsdReferencePrice ?? '1') || 1;
   const left = reserved === null ? null : Math.max(0, Number(reserved) - Number(cluster.accruedUsd) / ioPrice);
   const remaining = (cluster.expiresAt - Date.now()) / 1000;
+  const ended = FINAL.includes(cluster.state);
+  const refund = lease.data?.lease.refundIo ?? null;
   return (
     <>
       <div className="stats" aria-label="Cost" aria-live="polite">
-        <Stat label="Cost so far" value={usd(cluster.accruedUsd)} hint={`${usd(cluster.pricePerHour)} per hour, billed per second`} />
-        <Stat label="Escrow left for this lease" value={left === null ? '—' : `${left.toFixed(4)} IO`} hint={reserved ? `${money(reserved)} IO reserved` : undefined} />
-        <Stat label="Your unreserved escrow" value={wallet.data ? `${money(wallet.data.escrow.io)} IO` : '—'} />
-        <Stat label={FINAL.includes(cluster.state) ? 'Ended' : 'Time left'} value={FINAL.includes(cluster.state) ? when(cluster.endedAt) : duration(Math.max(0, remaining))} hint={`expires ${when(cluster.expiresAt)}`} />
+        <Stat label={ended ? 'Total cost' : 'Cost so far'} value={usd(cluster.accruedUsd)} hint={`${usd(cluster.pricePerHour)} per hour, billed per second`} />
+        {ended ? (
+          <Stat label="Refunded to your wallet" value={refund === null ? 'settling…' : `${money(refund, 6)} IO`} hint={reserved ? `of ${money(reserved, 6)} IO reserved` : undefined} />
+        ) : (
+          <Stat label="Escrow left for this lease" value={left === null ? '—' : `${left.toFixed(4)} IO`} hint={reserved ? `of ${money(reserved, 6)} IO reserved` : undefined} />
+        )}
+        <Stat label="Your unreserved escrow" value={wallet.data ? `${money(wallet.data.escrow.io)} IO` : '—'} hint="for new bookings" />
+        {ended ? (
+          <Stat label="Ended" value={when(cluster.endedAt)} />
+        ) : (
+          <Stat label="Time left" value={duration(Math.max(0, remaining))} hint={`expires ${when(cluster.expiresAt)}`} />
+        )}
       </div>
       {cluster.failureReason ? <div className="note error">{cluster.failureReason}</div> : null}
       {using ? (
@@ -118,7 +128,7 @@ function InUse({ cluster, apiKey }: { cluster: ClusterView; apiKey: string }) {
             <CopyButton text={submitLine} label="Copy the ray job submit command" />
           </div>
           <div className="row actions">
-            <label>
+            <label className="narrow-field">
               Extend by (hours)
               <input type="number" min={0.05} step={0.05} value={hours} onChange={(e) => setHours(Math.max(0.05, Number(e.target.value) || 0.05))} />
             </label>

@@ -1,4 +1,4 @@
-import { isMissingEndpoint, request } from '../lib/api.ts';
+import { getIfServed } from '../lib/api.ts';
 import { when } from '../lib/format.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { Empty, ErrorNote, Loading, Mono } from '../components/ui.tsx';
@@ -6,8 +6,8 @@ import { Empty, ErrorNote, Loading, Mono } from '../components/ui.tsx';
 type Row = Record<string, unknown>;
 
 const SOURCES = {
-  emissions: { path: '/v1/explorer/emissions?limit=50', list: ['emissions', 'epochs'], missing: 'Emissions are not published by this control plane yet: epochs and rewards are being wired.' },
-  governance: { path: '/v1/governance/proposals', list: ['proposals'], missing: 'Governance is not served by this control plane yet.' },
+  emissions: { template: '/v1/explorer/emissions', path: '/v1/explorer/emissions?limit=50', list: ['emissions', 'epochs'], missing: 'Emissions are not published by this control plane yet: epochs and rewards are being wired.' },
+  governance: { template: '/v1/governance/proposals', path: '/v1/governance/proposals', list: ['proposals'], missing: 'Governance is not served by this control plane yet.' },
 } as const;
 
 function text(v: unknown): string {
@@ -24,14 +24,10 @@ function text(v: unknown): string {
 export function ExplorerExtras({ tab }: { tab: keyof typeof SOURCES }) {
   const source = SOURCES[tab];
   const data = useAsync(async (signal) => {
-    try {
-      const body = await request<Record<string, unknown>>('GET', source.path, { signal });
-      const key = source.list.find((k) => Array.isArray(body[k]));
-      return key ? (body[key] as Row[]) : [];
-    } catch (e) {
-      if (isMissingEndpoint(e)) return null;
-      throw e;
-    }
+    const body = await getIfServed<Record<string, unknown>>(source.template, source.path, signal);
+    if (body === null) return null;
+    const key = source.list.find((k) => Array.isArray(body[k]));
+    return key ? (body[key] as Row[]) : [];
   }, [tab], 10_000);
   if (data.loading && data.data === undefined) return <Loading what={tab} />;
   if (data.error) return <ErrorNote error={data.error} retry={data.reload} />;

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { DeviceView, EstimateResponse, ExplorerLeaseDetail, ExplorerPayoutsResponse, explorerBurnsResponseSchema, explorerLeasesResponseSchema } from '@idlegrid/protocol';
 import type { z } from 'zod';
-import { isMissingEndpoint, request } from '../lib/api.ts';
+import { getIfServed, request } from '../lib/api.ts';
 import { money, when } from '../lib/format.ts';
 import { navigate, usePath } from '../lib/router.tsx';
 import { useAsync } from '../lib/use-async.ts';
@@ -64,14 +64,7 @@ function Totals() {
   const devices = useAsync((signal) => request<{ devices: DeviceView[] }>('GET', '/v1/devices?limit=200', { signal }), [], 10_000);
   const estimate = useAsync((signal) => request<EstimateResponse>('GET', '/v1/estimate?gpu=cpu', { signal }), [], 10_000);
   const burns = useAsync((signal) => request<Burns>('GET', '/v1/explorer/burns?limit=100', { signal }), [], 10_000);
-  const supply = useAsync(async (signal) => {
-    try {
-      return await request<{ supplyIo?: string }>('GET', '/v1/explorer/supply', { signal });
-    } catch (e) {
-      if (isMissingEndpoint(e)) return null;
-      throw e;
-    }
-  }, []);
+  const supply = useAsync((signal) => getIfServed<{ supplyIo?: string }>('/v1/explorer/supply', '/v1/explorer/supply', signal), []);
   const n = estimate.data?.network;
   const online = devices.data?.devices.filter((d) => d.status === 'online').length;
   return (

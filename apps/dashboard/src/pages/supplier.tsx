@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { DeviceDetail, DeviceView, ExplorerPayoutsResponse } from '@idlegrid/protocol';
-import { isMissingEndpoint, request } from '../lib/api.ts';
+import { getIfServed, request } from '../lib/api.ts';
 import { duration, money, usd, when } from '../lib/format.ts';
 import { useSession } from '../lib/session.tsx';
 import { useAsync } from '../lib/use-async.ts';
@@ -77,19 +77,10 @@ export function SupplierPage() {
   );
 }
 
-async function optional<T>(path: string, signal: AbortSignal): Promise<T | null> {
-  try {
-    return await request<T>('GET', path, { signal });
-  } catch (e) {
-    if (isMissingEndpoint(e)) return null;
-    throw e;
-  }
-}
-
 function DeviceDetails({ id }: { id: string }) {
   const detail = useAsync((signal) => request<DeviceDetail>('GET', `/v1/devices/${id}`, { signal }), [id], 10_000);
   const payouts = useAsync((signal) => request<ExplorerPayoutsResponse>('GET', '/v1/explorer/payouts?limit=100', { signal }), [id], 10_000);
-  const verifications = useAsync((signal) => optional<{ verifications?: Array<{ at?: number; passed?: boolean; reason?: string }> }>(`/v1/devices/${id}/verifications`, signal), [id]);
+  const verifications = useAsync((signal) => getIfServed<{ verifications?: Array<{ at?: number; passed?: boolean; reason?: string }> }>('/v1/devices/{id}/verifications', `/v1/devices/${id}/verifications`, signal), [id]);
   const d = detail.data;
   if (!d) return detail.error ? <ErrorNote error={detail.error} /> : <Loading what="the device" />;
   const perEpoch = new Map<number, number>();
