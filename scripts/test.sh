@@ -17,4 +17,11 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   fi
 fi
 
+# The dashboard's browser test drives Debian's Chromium (Playwright cannot download browsers here).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "==> Installing Chromium (Debian package) for the dashboard's browser test"
+  (apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; })
+fi
+
 npm run --silent check
+npm run --silent test:browser

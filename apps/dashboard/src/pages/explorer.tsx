@@ -135,7 +135,7 @@ function PayoutsTab() {
         <tr>
           <th scope="col">Batch</th>
           <th scope="col">State</th>
-          <th scope="col">Paid to</th>
+          <th scope="col">Paid to (IO)</th>
           <th scope="col">Gross / fee / burned (IO)</th>
           <th scope="col">Memo</th>
           <th scope="col">Transactions</th>
@@ -154,11 +154,11 @@ function PayoutsTab() {
             <td>
               {b.payouts.map((p) => (
                 <div key={p.to}>
-                  <Mono value={p.to} /> {money(p.amountIo, 6)} IO
+                  <Mono value={p.to} /> {money(p.amountIo, 6)}
                 </div>
               ))}
             </td>
-            <td>
+            <td className="nowrap">
               {money(b.grossIo, 6)} / {money(b.feeIo, 6)} / {money(b.burnIo, 6)}
             </td>
             <td className="clip" title={b.memo}>
