@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import { IdlegridError, type Clock, type RandomSource } from '@idlegrid/domain';
+import { IdlegridError, microIo, type Clock, type RandomSource } from '@idlegrid/domain';
 import { healthResponseSchema } from '@idlegrid/protocol';
 import type { Ledger } from '@idlegrid/chain';
 import type { Store } from '@idlegrid/store';
@@ -12,7 +12,7 @@ import { addAuthRoutes, apiKeyAuthenticator, walletForAuthorization } from './ap
 import { addDeviceRoutes } from './api/routes/device-routes.ts';
 import { addExplorerRoutes } from './api/routes/explorer-routes.ts';
 import { addEpochRoutes, addTokenRoute } from './api/routes/epoch-routes.ts';
-import { addEconomicsRoutes, paramsInForce } from './api/routes/economics-routes.ts';
+import { addEconomicsRoutes } from './api/routes/economics-routes.ts';
 import { EpochService } from './economics/epochs.ts';
 import { addClusterRoutes } from './api/routes/cluster-routes.ts';
 import { addEventStream, addExplorerLeaseRoute, addUnsignedDepositRoute } from './api/routes/dashboard-routes.ts';
@@ -81,16 +81,33 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const capacity = new Capacity(registry, deps.random);
   const terms = settlementTerms(config);
   const economy = createStakingGovernance({ config, store, clock, logger, ...(deps.ledger ? { ledger: deps.ledger } : {}), ...(deps.crash ? { crash: deps.crash } : {}) });
+  const { book, staking, governance } = economy;
+  // Governance may change the fee and its burn share (from the next batch); the IO price stays the configured one,
+  // since running leases reserved their escrow at it.
+  const governedTerms = () => ({ ...terms, protocolFeeBps: book.current().protocol_fee_bps, feeBurnShareBps: book.current().fee_burn_share_bps });
   const settler = deps.ledger
-    ? new Settler({ store, ledger: deps.ledger, clock, logger, terms: () => terms, settleSeconds: config.settleSeconds, ...(deps.crash ? { crash: deps.crash } : {}) })
+    ? new Settler({
+        store, ledger: deps.ledger, clock, logger, terms: governedTerms, settleSeconds: config.settleSeconds, ...(deps.crash ? { crash: deps.crash } : {}),
+        afterRound: async () => {
+          await staking?.round();
+          await governance.round();
+        },
+      })
     : null;
-  const params = paramsInForce(config);
   const epochs = deps.ledger
     ? new EpochService({
-        store, ledger: deps.ledger, clock, logger, epochSeconds: config.epochSeconds, params: () => params,
-        afterClose: ({ standings }) => {
+        store, ledger: deps.ledger, clock, logger, epochSeconds: config.epochSeconds, params: () => book.current(),
+        stakeOf: async (id) => (staking ? (await staking.coverage(id)).staked : microIo(0n)),
+        verificationsOf: async (id) => {
+          const t = (await store.verifications.tallies([id])).get(id);
+          return { passed: t?.passed ?? 0, judged: (t?.passed ?? 0) + (t?.failed ?? 0) };
+        },
+        onClose: async (tx, e) => {
+          await governance.applyDue({ nowMs: clock.now(), epochIndex: e.idx, store: tx });
+        },
+        afterClose: async ({ standings }) => {
           for (const s of standings) registry.setStanding(s.deviceId, { tier: s.tier, reputation: s.reputation });
-          return Promise.resolve();
+          await book.load(store);
         },
         ...(deps.crash ? { crash: deps.crash } : {}),
       })
@@ -108,7 +125,11 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
     tickSeconds: config.leaseTickSeconds,
     ioUsdPrice: terms.ioUsdPrice,
     onEscrowChange: () => settler?.nudge(),
-    ...(deps.onNodeAbandoned ? { onNodeAbandoned: deps.onNodeAbandoned } : {}),
+    onNodeAbandoned:
+      deps.onNodeAbandoned ??
+      (async (a) => {
+        await staking?.slash({ deviceId: a.deviceId, reason: 'abandon', leaseId: a.leaseId, buyer: a.buyer });
+      }),
   });
   const countRequest = metrics.counter('idlegrid_http_requests_total', 'HTTP requests by method, route and status');
   metrics.gauge('idlegrid_devices_online', 'Devices connected and heartbeating', () => registry.size);

@@ -88,6 +88,7 @@ export async function startCloud(
   const metrics = new Metrics();
   const countMessage = metrics.counter('idlegrid_agent_messages_total', 'Agent messages by type and result');
   const cloud = createCloudApp({ config, store, clock, random: cryptoRandom, logger, metrics, inspector: options.inspector ?? rayStateInspector, ledger, ...(crash ? { crash } : {}) });
+  await cloud.economy.book.load(store);
   const liveness = new LivenessMonitor({
     registry: cloud.registry,
     store,

@@ -17,6 +17,8 @@ export interface SettlerOptions {
   /** One batch per interval of this many seconds. */
   settleSeconds: number;
   crash?: CrashHook;
+  /** Runs at the end of every round (staking and governance finish what a crash left there); a failure is logged. */
+  afterRound?: () => Promise<unknown>;
 }
 
 export interface RoundReport {
@@ -99,6 +101,7 @@ export class Settler {
     }
     await this.tasks.finishAccounts();
     await this.tasks.withdrawPending();
+    await this.o.afterRound?.().catch((err: unknown) => this.o.logger.warn({ err }, 'staking/governance round failed; the next round resumes it'));
     return { batch, resumed: pending.length, closed };
   }
 

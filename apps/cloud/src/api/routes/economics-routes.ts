@@ -25,8 +25,6 @@ export interface EconomicsDeps {
 
 /** Utilization is measured over the last hour. */
 export const UTILIZATION_WINDOW_SECONDS = 3600;
-/** Reward epoch length: DESIGN's default (1 hour). The control plane has no epoch setting yet. */
-export const EPOCH_SECONDS = 3600;
 
 /**
  * Power draw assumed per GPU slot when the query gives no `watts`: the board power (TDP) of each
@@ -113,7 +111,7 @@ export function addEconomicsRoutes(router: ApiRouter, deps: EconomicsDeps): void
       const watts = query.watts ?? DEFAULT_WATTS_PER_GPU[model] * query.count;
       const price = askingPrice(query.price, model, online);
       const estimate = estimateSupplier(
-        { utilizationBps, gpusByModel: network.gpusByModel, params, epochSeconds: EPOCH_SECONDS, averageTierX100: network.averageTierX100 },
+        { utilizationBps, gpusByModel: network.gpusByModel, params, epochSeconds: deps.config.epochSeconds, averageTierX100: network.averageTierX100 },
         { model, gpus: query.count, tier: query.tier, pricePerGpuHour: price.value, watts, usdPerKwh: parseUsd(query.powerCost) },
       );
       return {
@@ -134,7 +132,7 @@ export function addEconomicsRoutes(router: ApiRouter, deps: EconomicsDeps): void
           servedGpuSeconds: servedMs / 1000,
           availableGpuSeconds,
           utilizationBps,
-          epochSeconds: EPOCH_SECONDS,
+          epochSeconds: deps.config.epochSeconds,
           averageTierX100: network.averageTierX100,
           ioUsdPrice: formatDecimal(params.io_usd_reference_price),
         },
