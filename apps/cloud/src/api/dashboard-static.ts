@@ -2,7 +2,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
-import { IdlegridError } from '@idlegrid/domain';
 import type { AppEnv } from './app-env.ts';
 
 /** Where `npm run build -w @idlegrid/dashboard` writes the dashboard (apps/dashboard/dist). */
@@ -45,15 +44,14 @@ async function fileAt(path: string): Promise<Buffer | null> {
 /**
  * Serves the built dashboard at `/` with an SPA fallback (any GET that is not a file or an API path
  * answers index.html). Without a build it answers a short page that says how to build it.
- * Register it after every API route.
+ * API paths are passed on (a route registered later still answers; else the JSON 404).
  */
 export function serveDashboard(app: Hono<AppEnv>, dir: string = defaultDashboardDir()): void {
   const root = normalize(dir);
-  app.get('*', async (c) => {
+  app.get('*', async (c, next) => {
     const path = decodeURIComponent(c.req.path);
-    if (API_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p))) {
-      throw new IdlegridError('ROUTE_NOT_FOUND', { method: c.req.method, path: c.req.path });
-    }
+    // API paths fall through to routes registered later, then to the JSON 404.
+    if (API_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p))) return next();
     const target = normalize(join(root, path));
     const inside = target === root || target.startsWith(root + sep);
     const asset = inside && path !== '/' ? await fileAt(target) : null;

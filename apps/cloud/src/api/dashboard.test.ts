@@ -69,6 +69,12 @@ describe('the dashboard at /', () => {
     expect((await cloud.app.request('/healthz')).status).toBe(200);
   });
 
+  it('lets an API route registered after it answer', async () => {
+    cloud.app.get('/v1/registered-later', (c) => c.json({ late: true }));
+    const res = await cloud.app.request('/v1/registered-later');
+    expect(await res.json()).toEqual({ late: true });
+  });
+
   it('never serves a file outside the build folder', async () => {
     const res = await cloud.app.request('/..%2Fsecret.txt');
     expect(await res.text()).not.toContain('outside');
