@@ -70,8 +70,9 @@ describe('the dashboard at /', () => {
   });
 
   it('lets an API route registered after it answer', async () => {
-    cloud.app.get('/v1/registered-later', (c) => c.json({ late: true }));
-    const res = await cloud.app.request('/v1/registered-later');
+    const late = createCloudApp({ config: loadCloudConfig({}, { dataDir: dir }), store, clock, logger: pino({ level: 'silent' }), inspector: new FakeInspector(), random: seededRandom(7), dashboardDir: join(dir, 'dist') });
+    late.app.get('/v1/registered-later', (c) => c.json({ late: true }));
+    const res = await late.app.request('/v1/registered-later');
     expect(await res.json()).toEqual({ late: true });
   });
 
