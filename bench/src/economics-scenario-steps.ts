@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { parseDecimal } from '@idlegrid/domain';
 import type { EmissionsResponse, EpochsResponse, ExplorerPayoutsResponse, ParamsResponse, TokenResponse } from '@idlegrid/protocol';
 import { exited, runCli, startCliLines } from '../../tests/e2e/cli-process.ts';
 
@@ -51,6 +52,7 @@ export interface ScenarioReport {
     applied_epoch: number | null;
     batches_after: number;
     measured_fee_bps_after: number | null;
+    new_fee_charged: boolean;
   };
   governance_applied: boolean;
   token: TokenResponse;
@@ -150,10 +152,9 @@ export async function runScenario(root: string, o: ScenarioOptions, log: (line: 
       governance: {
         proposal: proposal.id, param: 'protocol_fee_bps', from: '250', to: String(PROPOSED_FEE_BPS), in_force: governance.inForce,
         applied_epoch: governance.appliedEpoch, batches_after: governance.batchesAfter, measured_fee_bps_after: governance.measuredFeeBps,
+        new_fee_charged: governance.newFeeCharged,
       },
-      governance_applied:
-        governance.inForce === String(PROPOSED_FEE_BPS) && governance.batchesAfter > 0 && governance.measuredFeeBps !== null &&
-        Math.abs(governance.measuredFeeBps - PROPOSED_FEE_BPS) <= 1,
+      governance_applied: governance.inForce === String(PROPOSED_FEE_BPS) && governance.newFeeCharged,
       token,
       conservation: token.conservation,
       seconds: Math.round((Date.now() - started) / 1000),
@@ -169,17 +170,31 @@ interface GovernanceState {
   appliedEpoch: number | null;
   /** Settlement batches cut after the change was applied, and the fee they charged (bps of gross). */
   batchesAfter: number;
+  /** fee ÷ gross of those batches (below the rate when records are small: each record's fee is rounded down). */
   measuredFeeBps: number | null;
+  /** Every batch since charged exactly the new rate, record by record rounded down. */
+  newFeeCharged: boolean;
 }
 
 async function governanceState(url: string): Promise<GovernanceState> {
   const params = await getJson<ParamsResponse>(`${url}/v1/params`);
   const inForce = params.params.find((p) => p.name === 'protocol_fee_bps')?.value ?? null;
   const change = params.history.filter((h) => h.name === 'protocol_fee_bps').at(-1);
-  if (change === undefined) return { inForce, appliedEpoch: null, batchesAfter: 0, measuredFeeBps: null };
+  if (change === undefined) return { inForce, appliedEpoch: null, batchesAfter: 0, measuredFeeBps: null, newFeeCharged: false };
   const payouts = await getJson<ExplorerPayoutsResponse>(`${url}/v1/explorer/payouts?limit=100`);
   const after = payouts.batches.filter((b) => b.cutoffMs > change.appliedAt);
-  const gross = after.reduce((s, b) => s + Number(b.grossIo), 0);
-  const fee = after.reduce((s, b) => s + Number(b.feeIo), 0);
-  return { inForce, appliedEpoch: change.epochIndex, batchesAfter: after.length, measuredFeeBps: gross > 0 ? Math.round((fee / gross) * 10_000) : null };
+  const units = (io: string) => parseDecimal(io);
+  const gross = after.reduce((s, b) => s + units(b.grossIo), 0n);
+  const fee = after.reduce((s, b) => s + units(b.feeIo), 0n);
+  // The fee is rounded down per meter record, so a batch's fee is within `records` base units below gross × bps.
+  const charged = (bps: bigint) =>
+    after.every((b) => {
+      const exact = (units(b.grossIo) * bps) / 10_000n;
+      return units(b.feeIo) <= exact && units(b.feeIo) >= exact - BigInt(b.records);
+    });
+  return {
+    inForce, appliedEpoch: change.epochIndex, batchesAfter: after.length,
+    measuredFeeBps: gross > 0n ? Number((fee * 100_000n) / gross) / 10 : null,
+    newFeeCharged: after.length > 0 && charged(BigInt(PROPOSED_FEE_BPS)),
+  };
 }
