@@ -7,6 +7,7 @@ import type { Ledger } from '@idlegrid/chain';
 import type { Store } from '@idlegrid/store';
 import type { AppEnv } from './api/app-env.ts';
 import { errorResponse } from './api/http-errors.ts';
+import { rateLimitByIp, rateLimitedAuthenticator, TokenBuckets } from './api/rate-limit.ts';
 import { ApiRouter, buildOpenApi } from './api/router.ts';
 import { addAuthRoutes, apiKeyAuthenticator, walletForAuthorization } from './api/routes/auth-routes.ts';
 import { addDeviceRoutes } from './api/routes/device-routes.ts';
@@ -15,7 +16,7 @@ import { addEpochRoutes, addTokenRoute } from './api/routes/epoch-routes.ts';
 import { addEconomicsRoutes } from './api/routes/economics-routes.ts';
 import { EpochService } from './economics/epochs.ts';
 import { addClusterRoutes } from './api/routes/cluster-routes.ts';
-import { addEventStream, addExplorerLeaseRoute, addUnsignedDepositRoute } from './api/routes/dashboard-routes.ts';
+import { addDeviceRewardsRoute, addEventStream, addExplorerLeaseRoute, addUnsignedDepositRoute } from './api/routes/dashboard-routes.ts';
 import { serveDashboard } from './api/dashboard-static.ts';
 import { addQuoteRoutes } from './api/routes/quote-routes.ts';
 import { addSupplyRoutes } from './api/routes/supply-routes.ts';
@@ -140,11 +141,25 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
     countRequest({ method: c.req.method, route: c.req.routePath || 'unmatched', status: String(c.res.status) });
   });
   app.onError((err, c) => errorResponse(c, err, logger));
-  app.notFound((c) => errorResponse(c, new IdlegridError('ROUTE_NOT_FOUND', { method: c.req.method, path: c.req.path }), logger));
+  // Rate limits (config.rateLimit*): per client IP before anything else, per API key once it is known valid.
+  const ipBuckets = new TokenBuckets({ perSecond: config.rateLimitIpPerSecond, burst: config.rateLimitIpBurst }, clock);
+  const keyBuckets = new TokenBuckets({ perSecond: config.rateLimitKeyPerSecond, burst: config.rateLimitKeyBurst }, clock);
+  app.use(rateLimitByIp(ipBuckets));
 
-  const authenticate = apiKeyAuthenticator(store, clock);
+  const authenticate = rateLimitedAuthenticator(apiKeyAuthenticator(store, clock), keyBuckets);
   const router = new ApiRouter(app, { maxBodyBytes: config.maxBodyBytes, authenticate });
-  const proxy = new RayProxy(store, leases, authenticate, async (header) => (await walletForAuthorization(store, clock, header)).wallet, logger);
+  app.notFound((c) => {
+    const allowed = router.allowedMethods(c.req.path);
+    const error = allowed.length > 0
+      ? new IdlegridError('METHOD_NOT_ALLOWED', { method: c.req.method, path: c.req.path, allowed })
+      : new IdlegridError('ROUTE_NOT_FOUND', { method: c.req.method, path: c.req.path });
+    return errorResponse(c, error, logger);
+  });
+  const proxy = new RayProxy(store, leases, authenticate, async (header) => {
+    const { wallet, keyId } = await walletForAuthorization(store, clock, header);
+    keyBuckets.check(`key:${keyId}`);
+    return wallet;
+  }, logger);
   for (const target of ['ray', 'serve']) {
     app.all(`/v1/clusters/:id/${target}`, (c) => proxy.handle(c));
     app.all(`/v1/clusters/:id/${target}/*`, (c) => proxy.handle(c));
@@ -161,6 +176,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   addEconomicsRoutes(router, { config, store, clock, registry, book: economy.book });
   addStakingGovernanceRoutes(router, economy, { store, clock, config, ...(deps.ledger ? { ledger: deps.ledger } : {}) });
   addDeviceRoutes(router, store, registry);
+  addDeviceRewardsRoute(router, { store, staking: economy.staking, epochSeconds: config.epochSeconds });
   addQuoteRoutes(router, capacity);
   addClusterRoutes(router, store, leases, clock, deps.ledger);
   if (deps.ledger && settler) {

@@ -52,3 +52,47 @@ export const explorerLeaseDetailSchema = z.object({
   ),
 });
 export type ExplorerLeaseDetail = z.infer<typeof explorerLeaseDetailSchema>;
+
+// ---- GET /v1/devices/{id}/rewards ------------------------------------------------------
+
+export const deviceRewardsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(24).describe('closed epochs to return, newest first'),
+});
+export type DeviceRewardsQuery = z.infer<typeof deviceRewardsQuerySchema>;
+
+/** One closed epoch as one device saw it: what it was minted, and why no stipend when it got none. */
+export const deviceEpochRewardSchema = z.object({
+  epochIdx: z.number().int(),
+  startMs: z.number().int(),
+  endMs: z.number().int(),
+  state: z.enum(['open', 'closed', 'minted']).describe('minted once the epoch\'s mint transactions landed'),
+  stipendIo: decimalSchema.describe('base stipend (uptime × class weight × tier)'),
+  bonusIo: decimalSchema.describe('usage bonus (served GPU-seconds × class weight × tier)'),
+  totalIo: decimalSchema.describe('stipend + bonus'),
+  tier: z.string(),
+  stakeIo: decimalSchema.describe('active stake when the epoch closed'),
+  verified: z.boolean(),
+  uptimeSeconds: z.number().int(),
+  servedGpuSeconds: z.number().int(),
+  ineligible: z.array(z.string()).describe('why no stipend: unverified, under_staked, low_uptime'),
+  signatures: z.array(z.string()).describe('the epoch\'s mint transactions'),
+});
+export type DeviceEpochReward = z.infer<typeof deviceEpochRewardSchema>;
+
+export const deviceRewardsResponseSchema = z.object({
+  deviceId: z.string(),
+  epochSeconds: z.number().int(),
+  stake: z
+    .object({
+      staker: z.string().nullable().describe('the wallet that staked; null when nobody did'),
+      staked: decimalSchema,
+      cooling: decimalSchema.describe('stake in unstake cooldown (still slashable)'),
+      requirement: decimalSchema.nullable(),
+      coveragePpm: z.number().int().describe('staked ÷ requirement in ppm, capped at 1,000,000'),
+      covered: z.boolean(),
+    })
+    .nullable()
+    .describe('null when this control plane has no stake vault (no ledger)'),
+  rewards: z.array(deviceEpochRewardSchema).describe('closed epochs the device was part of, newest first'),
+});
+export type DeviceRewardsResponse = z.infer<typeof deviceRewardsResponseSchema>;

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { streamSSE } from 'hono/streaming';
 import type { Hono } from 'hono';
-import { formatDecimal, IdlegridError, parseDecimal, type Address, type Clock } from '@idlegrid/domain';
+import { formatDecimal, IdlegridError, parseDecimal, toDeviceId, type Address, type Clock } from '@idlegrid/domain';
 import { buildDepositTransfer, type Ledger } from '@idlegrid/chain';
-import { clusterIdParamSchema, explorerLeaseDetailSchema, unsignedDepositRequestSchema, unsignedDepositResponseSchema } from '@idlegrid/protocol';
+import {
+  clusterIdParamSchema, deviceIdParamSchema, deviceRewardsQuerySchema, deviceRewardsResponseSchema, explorerLeaseDetailSchema, unsignedDepositRequestSchema,
+  unsignedDepositResponseSchema, type DeviceEpochReward,
+} from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
 import { clusterView } from '../../leases/cluster-view.ts';
+import type { StakingService } from '../../economics/staking.ts';
 import type { DeviceRegistry } from '../../live/device-registry.ts';
 import { onChain } from '../chain-errors.ts';
 import type { AppEnv } from '../app-env.ts';
@@ -144,6 +148,50 @@ export function addExplorerLeaseRoute(router: ApiRouter, store: Store): void {
         },
         batches,
       };
+    },
+  );
+}
+
+/**
+ * `GET /v1/devices/{id}/rewards`: public, like the device itself. The device's closed epochs
+ * (stipend, bonus, tier, why not eligible, the mint transactions) for the supplier page's
+ * earnings chart, and its stake coverage now (null without a stake vault).
+ */
+export function addDeviceRewardsRoute(router: ApiRouter, deps: { store: Store; staking: StakingService | null; epochSeconds: number }): void {
+  router.add(
+    {
+      method: 'get',
+      path: '/v1/devices/{id}/rewards',
+      summary: 'One device\'s epoch rewards, newest first (stipend, usage bonus, tier, ineligibility, mint transactions), and its stake, requirement and coverage now',
+      tag: 'devices',
+      auth: false,
+      params: deviceIdParamSchema,
+      query: deviceRewardsQuerySchema,
+      response: deviceRewardsResponseSchema,
+    },
+    async ({ params, query }) => {
+      const id = toDeviceId(params.id);
+      if (!(await deps.store.devices.get(id))) throw new IdlegridError('NOT_FOUND', { resource: 'device', id });
+      const rewards: DeviceEpochReward[] = [];
+      for (const r of await deps.store.epochs.rewardsOfDevice(id, query.limit)) {
+        const e = await deps.store.epochs.get(r.epochIdx);
+        if (!e) continue;
+        rewards.push({
+          epochIdx: r.epochIdx, startMs: e.startMs, endMs: e.endMs, state: e.state,
+          stipendIo: formatDecimal(r.stipendIo), bonusIo: formatDecimal(r.bonusIo), totalIo: formatDecimal(r.stipendIo + r.bonusIo),
+          tier: r.tier, stakeIo: formatDecimal(r.stakeIo), verified: r.verified, uptimeSeconds: r.uptimeSeconds, servedGpuSeconds: r.servedGpuSeconds,
+          ineligible: r.ineligible, signatures: e.signatures ?? [],
+        });
+      }
+      let stake = null;
+      if (deps.staking) {
+        const c = await deps.staking.coverage(id);
+        stake = {
+          staker: c.staker, staked: formatDecimal(c.staked), cooling: formatDecimal(c.cooling),
+          requirement: c.requirement === null ? null : formatDecimal(c.requirement), coveragePpm: c.ratioPpm, covered: c.covered,
+        };
+      }
+      return { deviceId: id, epochSeconds: deps.epochSeconds, stake, rewards };
     },
   );
 }
