@@ -136,16 +136,31 @@ export async function startCloud(
     heartbeatSeconds: config.heartbeatSeconds,
     nodeLossSeconds: config.nodeLossSeconds,
     helloTimeoutSeconds: config.helloTimeoutSeconds,
+    messageRate: { perSecond: config.agentMessagesPerSecond, burst: config.agentMessageBurst },
     countMessage: (type, result) => countMessage({ type, result }),
     onLeaseStatus: (device, message) => cloud.leases.onLeaseStatus(device, message),
     onRunningLeases: (device, leases) => cloud.leases.onRunningLeases(device, leases),
     onProbeResult: (device, rtts) => probes.noteResult(device.id, rtts),
     onDeviceReady: (device) => verifier.deviceReady(device),
     onVerifyResult: (device, message) => verifier.onResult(device, message),
+    observeHeartbeatLag: metrics.histogram(
+      'idlegrid_heartbeat_lag_ms',
+      'Milliseconds from a heartbeat\'s sentAt to the device\'s in-memory lastSeen reflecting it',
+      [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000],
+    ),
   });
   metrics.gauge('idlegrid_agent_connections', 'Open agent WebSocket connections', () => gateway.connections);
 
-  const server = createAdaptorServer({ fetch: cloud.app.fetch }) as Server;
+  // Slowloris: a client that never finishes its headers (or its request) is dropped; Node checks every interval.
+  const headersTimeoutMs = config.headersTimeoutSeconds * 1000;
+  const server = createAdaptorServer({
+    fetch: cloud.app.fetch,
+    serverOptions: {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: Math.max(headersTimeoutMs, config.requestTimeoutSeconds * 1000),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(headersTimeoutMs / 4))),
+    },
+  }) as Server;
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     if (path === AGENT_GATEWAY_PATH) gateway.handleUpgrade(req, socket, head);

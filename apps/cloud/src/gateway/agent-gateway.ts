@@ -27,6 +27,8 @@ export interface GatewayOptions extends SessionSettings {
   onDeviceReady?: (device: LiveDevice) => void;
   /** A device's answer to a verification challenge. */
   onVerifyResult?: (device: LiveDevice, message: VerifyResultMessage) => void;
+  /** Milliseconds from a heartbeat's signed `sentAt` to the moment it moved the device's in-memory lastSeen. */
+  observeHeartbeatLag?: (ms: number) => void;
 }
 
 /** The agent gateway: WebSocket upgrades on /v1/agent become AgentSessions. */
@@ -52,6 +54,7 @@ export class AgentGateway {
         heartbeatSeconds: this.o.heartbeatSeconds,
         nodeLossSeconds: this.o.nodeLossSeconds,
         helloTimeoutSeconds: this.o.helloTimeoutSeconds,
+        ...(this.o.messageRate ? { messageRate: this.o.messageRate } : {}),
         countMessage: this.o.countMessage,
         onHello: (s, hello) => this.register(s, hello),
         onMessage: (s, message) => this.dispatch(s, message),
@@ -120,6 +123,7 @@ export class AgentGateway {
     if (!device || device.sessionId !== session.id) return;
     switch (message.type) {
       case 'heartbeat':
+        this.o.observeHeartbeatLag?.(Math.max(0, now - message.sentAt));
         this.o.onRunningLeases?.(device, message.leases);
         break;
       case 'lease-status':
