@@ -25,6 +25,22 @@ const schema = z.object({
   helloTimeoutSeconds: z.coerce.number().positive().max(120).default(10),
   /** Largest accepted HTTP request body. */
   maxBodyBytes: z.coerce.number().int().positive().max(16 * 1024 * 1024).default(256 * 1024),
+  /** Requests per second refilled per client IP, counted before authentication (0 turns the IP limit off). */
+  rateLimitIpPerSecond: z.coerce.number().min(0).max(1_000_000).default(200),
+  /** Requests a client IP may make at once before the per-second refill applies. */
+  rateLimitIpBurst: z.coerce.number().int().min(1).max(10_000_000).default(2_000),
+  /** Requests per second refilled per valid API key (0 turns the key limit off). */
+  rateLimitKeyPerSecond: z.coerce.number().min(0).max(1_000_000).default(50),
+  /** Requests one API key may make at once before the per-second refill applies. */
+  rateLimitKeyBurst: z.coerce.number().int().min(1).max(10_000_000).default(500),
+  /** Agent messages per second refilled per connection; a flood past the burst is refused and closed (0: off). */
+  agentMessagesPerSecond: z.coerce.number().min(0).max(1_000_000).default(100),
+  /** Agent messages one connection may send at once before the per-second refill applies. */
+  agentMessageBurst: z.coerce.number().int().min(1).max(10_000_000).default(1_000),
+  /** Seconds a client has to send complete request headers; slower connections (slowloris) are dropped. */
+  headersTimeoutSeconds: z.coerce.number().positive().max(600).default(20),
+  /** Seconds a client has to send a whole request, body included (uploads through the Ray proxy count). */
+  requestTimeoutSeconds: z.coerce.number().positive().max(3600).default(300),
   /** A cluster node that has not joined Ray this long after assignment is swapped for another device. */
   provisionTimeoutSeconds: z.coerce.number().positive().max(3600).default(180),
   /** How long a release waits for agents to confirm Ray stopped before ending the nodes anyway. */
@@ -104,6 +120,14 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<Cloud
     challengeTtlSeconds: env['IDLEGRID_CHALLENGE_TTL_SECONDS'],
     helloTimeoutSeconds: env['IDLEGRID_HELLO_TIMEOUT_SECONDS'],
     maxBodyBytes: env['IDLEGRID_MAX_BODY_BYTES'],
+    rateLimitIpPerSecond: env['IDLEGRID_RATE_LIMIT_IP_PER_SECOND'],
+    rateLimitIpBurst: env['IDLEGRID_RATE_LIMIT_IP_BURST'],
+    rateLimitKeyPerSecond: env['IDLEGRID_RATE_LIMIT_KEY_PER_SECOND'],
+    rateLimitKeyBurst: env['IDLEGRID_RATE_LIMIT_KEY_BURST'],
+    agentMessagesPerSecond: env['IDLEGRID_AGENT_MESSAGES_PER_SECOND'],
+    agentMessageBurst: env['IDLEGRID_AGENT_MESSAGE_BURST'],
+    headersTimeoutSeconds: env['IDLEGRID_HEADERS_TIMEOUT_SECONDS'],
+    requestTimeoutSeconds: env['IDLEGRID_REQUEST_TIMEOUT_SECONDS'],
     provisionTimeoutSeconds: env['IDLEGRID_PROVISION_TIMEOUT_SECONDS'],
     releaseTimeoutSeconds: env['IDLEGRID_RELEASE_TIMEOUT_SECONDS'],
     leaseTickSeconds: env['IDLEGRID_LEASE_TICK_SECONDS'],

@@ -7,6 +7,7 @@ export interface ErrorContexts {
   MALFORMED_JSON: { where: string };
   PAYLOAD_TOO_LARGE: { limitBytes: number };
   ROUTE_NOT_FOUND: { method: string; path: string };
+  METHOD_NOT_ALLOWED: { method: string; path: string; allowed: readonly string[] };
   NOT_FOUND: { resource: string; id: string };
   UNAUTHORIZED: { reason: string };
   FORBIDDEN: { reason: string };
@@ -68,6 +69,7 @@ export const ERROR_MESSAGES: { readonly [C in ErrorCode]: string } = {
   MALFORMED_JSON: 'The $where is not valid JSON',
   PAYLOAD_TOO_LARGE: 'The request body is larger than $limitBytes bytes',
   ROUTE_NOT_FOUND: 'No route for $method $path; see GET /v1/openapi.json',
+  METHOD_NOT_ALLOWED: '$method is not allowed on $path; use $allowed (see GET /v1/openapi.json)',
   NOT_FOUND: 'No $resource with id $id',
   UNAUTHORIZED: 'Not authenticated: $reason. Get an API key with POST /v1/auth/keys (the CLI does it on first use)',
   FORBIDDEN: 'Not allowed: $reason',
@@ -126,6 +128,7 @@ export const ERROR_HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
   MALFORMED_JSON: 400,
   PAYLOAD_TOO_LARGE: 413,
   ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   NOT_FOUND: 404,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

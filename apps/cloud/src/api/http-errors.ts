@@ -12,6 +12,7 @@ export function errorResponse(c: Context, err: unknown, logger: Logger): Respons
   if (error.code === 'RATE_LIMITED') {
     headers['retry-after'] = String((error.context as { retryAfterSeconds: number }).retryAfterSeconds);
   }
+  if (error.code === 'METHOD_NOT_ALLOWED') headers['allow'] = (error.context as { allowed: readonly string[] }).allowed.join(', ');
   return c.json(body, error.httpStatus as 400, headers);
 }
 

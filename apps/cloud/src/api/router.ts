@@ -35,6 +35,7 @@ export interface AuthHook {
 /** Registers routes on a Hono app and remembers their specs for the OpenAPI document. */
 export class ApiRouter {
   readonly specs: Array<RouteSpec<z.ZodType, z.ZodType, z.ZodType, z.ZodType>> = [];
+  private readonly matchers: Array<{ pattern: RegExp; method: string }> = [];
 
   constructor(
     private readonly app: Hono<AppEnv>,
@@ -46,6 +47,8 @@ export class ApiRouter {
     handler: (input: RouteInput<z.output<Q>, z.output<P>, z.output<B>>) => Promise<z.input<R>> | z.input<R>,
   ): void {
     this.specs.push(spec);
+    const escaped = spec.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '[^/]+');
+    this.matchers.push({ pattern: new RegExp(`^${escaped}$`), method: spec.method.toUpperCase() });
     const honoPath = spec.path.replace(/\{(\w+)\}/g, ':$1');
     this.app.on(spec.method.toUpperCase(), honoPath, async (c) => {
       if (spec.auth) await this.options.authenticate(c);
@@ -55,6 +58,12 @@ export class ApiRouter {
       const result = await handler({ query, params, body, c } as RouteInput<z.output<Q>, z.output<P>, z.output<B>>);
       return c.json(result as object, spec.status ?? 200);
     });
+  }
+
+  /** The methods declared for a path (empty when no route has it): a request with another method gets 405 and these in Allow. */
+  allowedMethods(path: string): string[] {
+    const methods = this.matchers.filter((m) => m.pattern.test(path)).map((m) => m.method);
+    return [...new Set(methods)];
   }
 }
 
@@ -128,7 +137,8 @@ export function buildOpenApi(specs: ApiRouter['specs'], version: string): Record
     };
     if (spec.body) {
       operation['requestBody'] = {
-        required: true,
+        // An empty body reads as {}: the body is only required when {} does not validate.
+        required: !spec.body.safeParse({}).success,
         content: { 'application/json': { schema: z.toJSONSchema(spec.body, { io: 'input', unrepresentable: 'any' }) } },
       };
     }

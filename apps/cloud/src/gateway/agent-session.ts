@@ -18,6 +18,8 @@ export interface SessionSettings {
   heartbeatSeconds: number;
   nodeLossSeconds: number;
   helloTimeoutSeconds: number;
+  /** Per-connection message budget (token bucket); past it the connection is refused with RATE_LIMITED. Absent: no limit. */
+  messageRate?: { perSecond: number; burst: number };
   countMessage: (type: string, result: string) => void;
 }
 
@@ -45,6 +47,8 @@ export class AgentSession {
   private closed = false;
   private helloPending = false;
   private readonly helloTimer: NodeJS.Timeout;
+  private tokens: number;
+  private tokensAtMs: number;
 
   constructor(
     private readonly socket: WebSocket,
@@ -52,6 +56,8 @@ export class AgentSession {
     /** The agent's IP as this server sees it (IPv4-mapped IPv6 unwrapped). */
     readonly remoteIp: string | null,
   ) {
+    this.tokens = host.messageRate?.burst ?? 0;
+    this.tokensAtMs = host.clock.now();
     this.helloTimer = setTimeout(
       () => this.fail(new IdlegridError('AGENT_HELLO_TIMEOUT', { seconds: host.helloTimeoutSeconds })),
       host.helloTimeoutSeconds * 1000,
@@ -76,6 +82,7 @@ export class AgentSession {
   private receive(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
     try {
+      this.spendToken();
       this.handle(data, isBinary);
     } catch (err) {
       this.fail(isIdlegridError(err) ? err : new IdlegridError('AGENT_MALFORMED', { reason: 'unreadable message' }));
@@ -104,6 +111,17 @@ export class AgentSession {
       return;
     }
     this.handleSessionMessage(this.deviceId, message);
+  }
+
+  /** One token per frame; a flood past the burst is refused (RATE_LIMITED, close 4429). */
+  private spendToken(): void {
+    const rate = this.host.messageRate;
+    if (!rate || rate.perSecond <= 0) return;
+    const now = this.host.clock.now();
+    this.tokens = Math.min(rate.burst, this.tokens + (Math.max(0, now - this.tokensAtMs) / 1000) * rate.perSecond);
+    this.tokensAtMs = now;
+    if (this.tokens < 1) throw new IdlegridError('RATE_LIMITED', { retryAfterSeconds: Math.max(1, Math.ceil((1 - this.tokens) / rate.perSecond)) });
+    this.tokens -= 1;
   }
 
   private handleHello(message: Record<string, unknown> & { type: string }): void {
