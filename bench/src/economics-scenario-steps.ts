@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseDecimal } from '@idlegrid/domain';
-import type { EmissionsResponse, EpochsResponse, ExplorerPayoutsResponse, ParamsResponse, TokenResponse } from '@idlegrid/protocol';
+import type { EmissionsResponse, EpochsResponse, EstimateResponse, ExplorerPayoutsResponse, ParamsResponse, TokenResponse } from '@idlegrid/protocol';
 import { exited, runCli, startCliLines } from '../../tests/e2e/cli-process.ts';
 
 export interface ScenarioOptions {
@@ -55,6 +55,8 @@ export interface ScenarioReport {
     new_fee_charged: boolean;
   };
   governance_applied: boolean;
+  /** `idlegrid worker estimate --gpu H100 --power-cost 0.12` on the live network. */
+  estimate: EstimateResponse;
   token: TokenResponse;
   conservation: boolean;
   seconds: number;
@@ -129,6 +131,9 @@ export async function runScenario(root: string, o: ScenarioOptions, log: (line: 
       await sleep(2_000);
     }
 
+    log('supplier: what would an H100 earn on this network? (worker estimate)');
+    const estimate = await cli<EstimateResponse>(['worker', 'estimate', '--gpu', 'H100', '--power-cost', '0.12'], supplier);
+
     log('buyer: release the cluster and wait until it is settled…');
     await cli(['cloud', 'release', cluster.id], buyer);
     await cli(['cloud', 'audit', cluster.id, '--wait-settled', '120'], buyer, 180_000);
@@ -155,6 +160,7 @@ export async function runScenario(root: string, o: ScenarioOptions, log: (line: 
         new_fee_charged: governance.newFeeCharged,
       },
       governance_applied: governance.inForce === String(PROPOSED_FEE_BPS) && governance.newFeeCharged,
+      estimate,
       token,
       conservation: token.conservation,
       seconds: Math.round((Date.now() - started) / 1000),

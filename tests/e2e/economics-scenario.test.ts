@@ -40,6 +40,11 @@ describe('the economics scenario', () => {
     expect(report.governance_applied).toBe(true);
     expect(report.governance).toMatchObject({ in_force: '500', new_fee_charged: true });
     expect(report.epochs.length).toBeGreaterThanOrEqual(3);
+    // The supplier's go / no-go answer, from the live network: an H100 at 0.12 USD/kWh.
+    const est = report.estimate;
+    expect(Object.keys(est.estimate)).toEqual(expect.arrayContaining(['io_per_day', 'usd_per_day', 'power_cost_usd_per_day', 'profit_usd_per_day', 'stake_required_io']));
+    expect(est.network.devicesOnline).toBe(3);
+    expect(est.estimate.stake_required_io).toBe('2000');
 
     for (const e of report.epochs) {
       const paid = e.devices.reduce((s, d) => s + parseDecimal(d.stipend_io) + parseDecimal(d.bonus_io), 0n);
