@@ -41,6 +41,15 @@ async function fileAt(path: string): Promise<Buffer | null> {
   }
 }
 
+/** The path percent-decoded; a malformed escape (`/%zz`) is kept as it is (it names no file) instead of throwing. */
+function decodedPath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 /**
  * Serves the built dashboard at `/` with an SPA fallback (any GET that is not a file or an API path
  * answers index.html). Without a build it answers a short page that says how to build it.
@@ -49,7 +58,7 @@ async function fileAt(path: string): Promise<Buffer | null> {
 export function serveDashboard(app: Hono<AppEnv>, dir: string = defaultDashboardDir()): void {
   const root = normalize(dir);
   app.get('*', async (c, next) => {
-    const path = decodeURIComponent(c.req.path);
+    const path = decodedPath(c.req.path);
     // API paths fall through to routes registered later, then to the JSON 404.
     if (API_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p))) return next();
     const target = normalize(join(root, path));
