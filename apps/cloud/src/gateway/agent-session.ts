@@ -161,7 +161,10 @@ export class AgentSession {
   }
 
   private handleSessionMessage(deviceId: DeviceId, message: Record<string, unknown> & { type: string }): void {
-    const schema = (AGENT_SESSION_MESSAGES as Record<string, z.ZodType<AgentSessionMessage> | undefined>)[message.type];
+    // Own keys only: a type such as "__proto__" or "constructor" must not find Object.prototype's members.
+    const schema = Object.hasOwn(AGENT_SESSION_MESSAGES, message.type)
+      ? (AGENT_SESSION_MESSAGES as Record<string, z.ZodType<AgentSessionMessage> | undefined>)[message.type]
+      : undefined;
     if (!schema) {
       if (message.type === 'hello') throw new IdlegridError('AGENT_MALFORMED', { reason: 'hello already received' });
       throw new IdlegridError('AGENT_UNKNOWN_MESSAGE', { type: message.type.slice(0, 40) });
