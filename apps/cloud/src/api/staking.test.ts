@@ -9,10 +9,10 @@ import { generateKeypair, signBytes, voteSigningPayload, type Keypair } from '@i
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, type CloudApp } from '../app.ts';
 import { loadCloudConfig } from '../config.ts';
+import { apiCaller, loginWallet } from '../testing/api-client.ts';
 import { FakeInspector } from '../testing/fake-inspector.ts';
 import { CPU_HARDWARE } from '../testing/test-agent.ts';
 
-type Body = Record<string, unknown> & { error: { code: string; message: string } };
 interface DeviceStake { deviceId: string; staked: string; cooling: string; requirement: string | null; coveragePpm: number; covered: boolean; unstakes: Array<{ state: string; amount: string }> }
 interface StakeBody { stakeVault: string; mint: string; cooldownHours: number; devices: DeviceStake[] }
 
@@ -39,24 +39,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function call(method: string, path: string, o: { body?: unknown; key?: string } = {}) {
-  const res = await cloud.app.request(path, {
-    method,
-    ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-    headers: { 'content-type': 'application/json', ...(o.key ? { authorization: `Bearer ${o.key}` } : {}) },
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Body };
-}
+const call = apiCaller(() => cloud);
 
 async function login(): Promise<{ key: string; wallet: Keypair }> {
-  const wallet = generateKeypair();
-  const challenge = await call('GET', `/v1/auth/challenge?wallet=${wallet.address}`);
-  const issued = await call('POST', '/v1/auth/keys', {
-    body: { wallet: wallet.address, nonce: challenge.body['nonce'], signature: signBytes(wallet, String(challenge.body['message'])) },
-  });
-  expect(issued.status).toBe(201);
-  const key = String(issued.body['apiKey']);
+  const { key, wallet } = await loginWallet(call);
   expect((await call('POST', '/v1/wallet/airdrop', { key, body: { sol: '1', io: '5000' } })).status).toBe(200);
   return { key, wallet };
 }

@@ -5,13 +5,14 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock, seededRandom, type Address } from '@idlegrid/domain';
 import { buildDepositTransfer, openEmbeddedLedger, type EmbeddedLedger } from '@idlegrid/chain';
-import { generateKeypair, signBytes, type Keypair } from '@idlegrid/protocol';
+import type { Keypair } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, type CloudApp } from '../app.ts';
 import { loadCloudConfig } from '../config.ts';
+import { apiCaller, loginWallet, type ApiBody } from '../testing/api-client.ts';
 import { FakeInspector } from '../testing/fake-inspector.ts';
 
-type Body = Record<string, unknown> & { error: { code: string; message: string } };
+type Body = ApiBody;
 interface WalletView { balances: { sol: string; io: string; usdc: string }; escrow: { io: string }; deposits: Array<Record<string, unknown>> }
 
 const clock = manualClock(1_750_000_000_000);
@@ -37,25 +38,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function call(method: string, path: string, o: { body?: unknown; key?: string } = {}) {
-  const res = await cloud.app.request(path, {
-    method,
-    ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-    headers: { 'content-type': 'application/json', ...(o.key ? { authorization: `Bearer ${o.key}` } : {}) },
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Body };
-}
+const call = apiCaller(() => cloud);
 
-async function login(): Promise<{ key: string; wallet: Keypair }> {
-  const wallet = generateKeypair();
-  const challenge = await call('GET', `/v1/auth/challenge?wallet=${wallet.address}`);
-  const issued = await call('POST', '/v1/auth/keys', {
-    body: { wallet: wallet.address, nonce: challenge.body['nonce'], signature: signBytes(wallet, String(challenge.body['message'])) },
-  });
-  expect(issued.status).toBe(201);
-  return { key: String(issued.body['apiKey']), wallet };
-}
+const login = (): Promise<{ key: string; wallet: Keypair }> => loginWallet(call);
 
 async function view(key: string): Promise<WalletView> {
   const res = await call('GET', '/v1/wallet', { key });
