@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeypair, keypairToJson } from '@idlegrid/protocol';
-import { exited, startCli } from '../e2e/cli-process.ts';
+import { exited, runCli, startCli } from '../e2e/cli-process.ts';
 import { chromiumPath, collectErrors, launch, screenshot } from './browser.ts';
 
 /** A Ray job that runs tasks spread over the cluster and prints how many nodes ran them. */
@@ -15,6 +15,28 @@ const JOB =
   `print('tasks ran on', len(set(ray.get([f.options(scheduling_strategy='SPREAD').remote(i) for i in range(6)]))), 'distinct Ray nodes')"`;
 
 const hasChromium = existsSync(chromiumPath(process.env));
+
+/** Epochs this short close several times while the test runs. */
+const EPOCH_SECONDS = 10;
+
+/**
+ * A supplier with its own wallet (the real CLI): airdrop, stake every local device to its
+ * requirement (a cpu slot needs 20 IO), propose a fee change and vote for it. Returns the proposal id.
+ */
+async function supplierStakesAndProposes(url: string, home: string, devices: string[]): Promise<string> {
+  const env = { ...process.env, IDLEGRID_HOME: home };
+  const cli = async <T>(args: string[]): Promise<T> => {
+    const r = await runCli([...args, '--json', '--cloud', url], env);
+    if (r.code !== 0) throw new Error(`idlegrid ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  };
+  await cli(['wallet', 'new']);
+  await cli(['wallet', 'airdrop', '--io', '200']);
+  for (const device of devices) await cli(['stake', 'add', '--amount', '20', '--device', device]);
+  const { proposal } = await cli<{ proposal: { id: string } }>(['gov', 'propose', '--param', 'protocol_fee_bps', '--value', '300', '--why', 'fund the treasury']);
+  await cli(['gov', 'vote', proposal.id, 'yes']);
+  return proposal.id;
+}
 
 describe.skipIf(!hasChromium)('the web dashboard in Chromium against a local network of 3 agents', () => {
   let root: string;
@@ -25,13 +47,21 @@ describe.skipIf(!hasChromium)('the web dashboard in Chromium against a local net
   let errors: string[];
   let keypairFile: string;
   let nav: Locator;
+  let supplied: Promise<string>;
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'idlegrid-browser-'));
     const env = { ...process.env, IDLEGRID_HOME: join(root, 'home'), LOG_LEVEL: 'warn' };
-    const started = await startCli<{ url: string }>(['up', '--workers', '3', '--port', '0', '--data-dir', join(root, 'net'), '--settle-seconds', '3', '--json'], env, 180_000);
+    const started = await startCli<{ url: string; devices: string[] }>(
+      ['up', '--workers', '3', '--port', '0', '--data-dir', join(root, 'net'), '--settle-seconds', '3', '--epoch-seconds', String(EPOCH_SECONDS), '--json'],
+      env,
+      180_000,
+    );
     up = started.child;
     url = started.first.url;
+    // In the background while the buyer books: awaited before the explorer's economy tabs.
+    supplied = supplierStakesAndProposes(url, join(root, 'supplier'), started.first.devices);
+    supplied.catch(() => undefined);
     keypairFile = join(root, 'buyer.json');
     await writeFile(keypairFile, keypairToJson(generateKeypair()));
     browser = await launch(process.env);
@@ -49,7 +79,7 @@ describe.skipIf(!hasChromium)('the web dashboard in Chromium against a local net
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('signs in, funds escrow, books 2 nodes in three steps, runs a Ray job, releases, and finds it all in the explorer', async () => {
+  it('signs in, funds escrow, books 2 nodes in three steps, runs a Ray job, releases, and finds it all (and the token economy) in the explorer', async () => {
     // Sign in with a wallet keypair file: the browser signs the challenge with WebCrypto Ed25519.
     await page.goto(url);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -124,16 +154,45 @@ describe.skipIf(!hasChromium)('the web dashboard in Chromium against a local net
     await page.getByRole('tab', { name: 'burns' }).click();
     await page.getByRole('table').first().waitFor();
     await screenshot(page, '11-explorer-burns');
-    await page.getByRole('tab', { name: 'emissions' }).click();
-    await page.getByRole('tabpanel').getByText(/emissions/i).first().waitFor();
+    // Totals: the IO token from the chain, conservation holding.
+    const conservation = page.getByTestId('conservation');
+    await expect.poll(() => conservation.getAttribute('data-ok'), { timeout: 15_000 }).toBe('true');
+    expect(await conservation.textContent()).toContain('holds');
+
+    // Epochs: a closed epoch minted, with its mint transaction and memo, and what each device got.
+    const proposalId = await supplied;
+    await page.getByRole('tab', { name: 'epochs & emissions' }).click();
+    const minted = page.getByTestId('epoch-row').and(page.locator('[data-state="minted"]'));
+    await minted.first().waitFor({ timeout: 3 * EPOCH_SECONDS * 1000 });
+    await minted.first().locator('td.mint code.mono').first().waitFor();
+    await minted.first().getByText(/^idlegrid:epoch:/).waitFor();
+    await page.getByRole('img', { name: 'IO emitted per epoch' }).waitFor();
+    await page.getByTestId('epoch-rewards').first().waitFor();
     await screenshot(page, '12-explorer-emissions');
 
-    // Supply: the devices, one opened, with its earnings per epoch.
+    // Governance: the supplier's proposal with its yes vote and the CLI line to vote; the parameters in force.
+    await page.getByRole('tab', { name: 'governance' }).click();
+    const proposal = page.getByTestId('proposals').getByRole('row').filter({ hasText: proposalId });
+    await proposal.getByText('voting', { exact: true }).waitFor();
+    await proposal.getByText(`idlegrid gov vote ${proposalId} yes`).waitFor();
+    expect(await proposal.textContent()).toMatch(/yes 60\.00/);
+    await screenshot(page, '13-explorer-governance');
+    await page.getByRole('tab', { name: 'parameters' }).click();
+    await page.getByTestId('params').getByText('protocol_fee_bps').waitFor();
+    await screenshot(page, '14-explorer-parameters');
+
+    // Supply: the device that served, opened: stake covered, proof of GPU passed, and its rewards per epoch.
     await nav.getByRole('link', { name: 'Supply' }).click();
     await page.getByRole('row').filter({ has: page.locator(`[title="${supplier}"]`) }).getByRole('button', { name: 'Details' }).click();
-    await page.getByText('Earnings per epoch').waitFor();
-    await page.getByRole('img', { name: 'IO earned per hourly epoch' }).waitFor();
-    await screenshot(page, '13-supply');
+    const device = page.getByTestId('device-details');
+    await device.getByText('Earnings per epoch').waitFor();
+    await device.getByText(/100 % covered/).waitFor({ timeout: 15_000 });
+    await device.getByTestId('verifications').getByText('passed').first().waitFor();
+    // An epoch closed after the stake landed: the device was eligible and minted a stipend.
+    await device.getByTestId('device-epochs').getByText('eligible', { exact: true }).first().waitFor({ timeout: 3 * EPOCH_SECONDS * 1000 });
+    await device.getByRole('img', { name: 'IO earned per epoch' }).waitFor();
+    await device.scrollIntoViewIfNeeded();
+    await screenshot(page, '15-supply');
 
     expect(errors).toEqual([]);
   });

@@ -14,3 +14,5 @@ export * from './explorer-schemas.ts';
 export * from './staking-schemas.ts';
 export * from './epoch-schemas.ts';
 export * from './dashboard-schemas.ts';
+/** Node runtime helper shared by the agent and the control plane: a TypeScript module in a worker thread. */
+export { runTsWorker, WorkerAbandoned, type WorkerRun } from './ts-worker.ts';

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { GpuModel } from '@idlegrid/domain';
 import type { HandledServerMessage, ServerMessageHandler, SessionContext } from '../handlers.ts';
 import { runPythonKernel, type KernelOutput } from './python-kernel.ts';
-import { runTsWorker, WorkerAbandoned, type WorkerRun } from './ts-worker.ts';
+import { runTsWorker, WorkerAbandoned, type WorkerRun } from '@idlegrid/protocol';
 
 const SOLVE_WORKER = new URL('./solve-worker.ts', import.meta.url);
 

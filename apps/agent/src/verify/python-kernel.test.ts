@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { solveChallenge } from '@idlegrid/economics';
 import { findNumpyPython } from './numpy-python.ts';
 import { runPythonKernel } from './python-kernel.ts';
-import { WorkerAbandoned } from './ts-worker.ts';
+import { WorkerAbandoned } from '@idlegrid/protocol';
 
 const python = findNumpyPython(process.env);
 const why = python ? `with ${python}` : 'SKIPPED: no python with numpy (run scripts/setup-ray.sh or set IDLEGRID_PYTHON)';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { WorkerAbandoned, type WorkerRun } from './ts-worker.ts';
+import { WorkerAbandoned, type WorkerRun } from '@idlegrid/protocol';
 
 /** The proof-of-GPU kernel shipped with the agent (torch or cupy on CUDA, numpy on the CPU). */
 export const POGPU_SCRIPT = fileURLToPath(new URL('../../python/pogpu.py', import.meta.url));

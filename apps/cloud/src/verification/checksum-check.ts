@@ -1,6 +1,6 @@
 import { seededRandom } from '@idlegrid/domain';
 import { parseChallengeSeed, verifyRowChecksums, type ChallengeVerdict } from '@idlegrid/economics';
-import { runTsWorker } from './ts-worker.ts';
+import { runTsWorker } from '@idlegrid/protocol';
 
 export interface ChecksumJob {
   seed: string;

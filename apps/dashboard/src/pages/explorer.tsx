@@ -1,19 +1,21 @@
 import { useState, type FormEvent } from 'react';
-import type { DeviceView, EstimateResponse, ExplorerLeaseDetail, ExplorerPayoutsResponse, explorerBurnsResponseSchema, explorerLeasesResponseSchema } from '@idlegrid/protocol';
+import type { DeviceView, EstimateResponse, ExplorerLeaseDetail, ExplorerPayoutsResponse, explorerBurnsResponseSchema, explorerLeasesResponseSchema, TokenResponse } from '@idlegrid/protocol';
 import type { z } from 'zod';
 import { getIfServed, request } from '../lib/api.ts';
 import { money, when } from '../lib/format.ts';
 import { navigate, usePath } from '../lib/router.tsx';
 import { useAsync } from '../lib/use-async.ts';
 import { Empty, ErrorNote, Loading, Mono, Stat, StateBadge } from '../components/ui.tsx';
-import { ExplorerExtras } from './explorer-extras.tsx';
+import { EmissionsTab } from './explorer-emissions.tsx';
+import { GovernanceTab, ParamsTab } from './explorer-governance.tsx';
 
 type Burns = z.infer<typeof explorerBurnsResponseSchema>;
 type Leases = z.infer<typeof explorerLeasesResponseSchema>;
-const TABS = ['leases', 'payouts', 'burns', 'emissions', 'governance'] as const;
+const TABS = ['leases', 'payouts', 'burns', 'emissions', 'governance', 'parameters'] as const;
 type Tab = (typeof TABS)[number];
+const TAB_LABELS: Record<Tab, string> = { leases: 'leases', payouts: 'payouts', burns: 'burns', emissions: 'epochs & emissions', governance: 'governance', parameters: 'parameters' };
 
-/** The public explorer: network totals, then leases, payouts, burns, emissions and governance. */
+/** The public explorer: network and token totals, then leases, payouts, burns, reward epochs, governance and the parameters in force. */
 export function ExplorerPage() {
   const path = usePath();
   const params = new URLSearchParams(path.split('?')[1] ?? '');
@@ -46,7 +48,7 @@ export function ExplorerPage() {
       <div role="tablist" aria-label="Explorer sections" className="tabs">
         {TABS.map((t) => (
           <button key={t} type="button" role="tab" aria-selected={tab === t} className={tab === t ? 'tab active' : 'tab'} onClick={() => go({ tab: t })}>
-            {t}
+            {TAB_LABELS[t]}
           </button>
         ))}
       </div>
@@ -54,7 +56,9 @@ export function ExplorerPage() {
         {tab === 'leases' ? <LeasesTab open={(id) => go({ lease: id })} /> : null}
         {tab === 'payouts' ? <PayoutsTab /> : null}
         {tab === 'burns' ? <BurnsTab /> : null}
-        {tab === 'emissions' || tab === 'governance' ? <ExplorerExtras tab={tab} /> : null}
+        {tab === 'emissions' ? <EmissionsTab /> : null}
+        {tab === 'governance' ? <GovernanceTab /> : null}
+        {tab === 'parameters' ? <ParamsTab /> : null}
       </div>
     </section>
   );
@@ -63,17 +67,28 @@ export function ExplorerPage() {
 function Totals() {
   const devices = useAsync((signal) => request<{ devices: DeviceView[] }>('GET', '/v1/devices?limit=200', { signal }), [], 10_000);
   const estimate = useAsync((signal) => request<EstimateResponse>('GET', '/v1/estimate?gpu=cpu', { signal }), [], 10_000);
-  const burns = useAsync((signal) => request<Burns>('GET', '/v1/explorer/burns?limit=100', { signal }), [], 10_000);
-  const supply = useAsync((signal) => getIfServed<{ supplyIo?: string }>('/v1/explorer/supply', '/v1/explorer/supply', signal), []);
+  const token = useAsync((signal) => getIfServed<TokenResponse>('/v1/explorer/token', '/v1/explorer/token', signal), [], 5000);
   const n = estimate.data?.network;
+  const t = token.data;
   const online = devices.data?.devices.filter((d) => d.status === 'online').length;
+  const noChain = token.data === null ? 'no chain on this control plane' : undefined;
+  const none = t === null ? '—' : '…';
   return (
     <div className="stats" aria-label="Network totals">
-      <Stat label="Devices" value={devices.data ? `${online} online` : '…'} hint={devices.data ? `${devices.data.devices.length} known` : undefined} />
-      <Stat label="GPUs by model (online)" value={n ? n.models.map((m) => `${m.slots} × ${m.gpuModel}`).join(', ') || 'none' : '…'} />
+      <Stat
+        label="Devices online"
+        value={devices.data ? String(online) : '…'}
+        hint={n ? `${n.models.map((m) => `${m.slots} × ${m.gpuModel}`).join(', ') || 'no GPUs'} · ${devices.data?.devices.length ?? 0} known` : undefined}
+      />
       <Stat label="Utilization" value={n ? `${(n.utilizationBps / 100).toFixed(1)} %` : '…'} hint={n ? `of online slots, last ${n.windowSeconds / 3600} h` : undefined} />
-      <Stat label="IO supply" value={supply.data?.supplyIo ? money(supply.data.supplyIo) : '—'} hint={supply.data ? undefined : 'not published yet'} />
-      <Stat label="IO burned" value={burns.data ? money(burns.data.totalBurnedIo, 6) : '…'} hint="protocol fee, SPL burn" />
+      <Stat label="IO supply" value={t ? money(t.supplyIo) : none} hint={t ? `in ${t.tokenAccounts} token accounts` : noChain} />
+      <Stat label="IO minted" value={t ? money(t.mintedIo) : none} hint={t ? 'epoch emissions (SPL mintTo)' : noChain} />
+      <Stat label="IO burned" value={t ? money(t.burnedIo, 6) : none} hint={t ? 'protocol fees and slashes (SPL burn)' : noChain} />
+      <div data-testid="conservation" data-ok={t ? String(t.conservation) : undefined} className={t ? (t.conservation ? 'stat good' : 'stat bad') : 'stat'}>
+        <div className="stat-label">Conservation</div>
+        <div className="stat-value">{t ? (t.conservation ? '✓ holds' : '✗ broken') : none}</div>
+        <div className="stat-hint">supply = minted − burned = Σ balances</div>
+      </div>
     </div>
   );
 }

@@ -1,14 +1,11 @@
 import { useState } from 'react';
-import type { DeviceDetail, DeviceView, ExplorerPayoutsResponse } from '@idlegrid/protocol';
-import { getIfServed, request } from '../lib/api.ts';
-import { duration, money, usd, when } from '../lib/format.ts';
+import type { DeviceView } from '@idlegrid/protocol';
+import { request } from '../lib/api.ts';
+import { duration, usd, when } from '../lib/format.ts';
 import { useSession } from '../lib/session.tsx';
 import { useAsync } from '../lib/use-async.ts';
-import { BarChart } from '../components/bar-chart.tsx';
-import { Empty, ErrorNote, Loading, Mono, Stat, StateBadge } from '../components/ui.tsx';
-
-/** Reward epochs are an hour long by default (DESIGN, Economics). */
-const EPOCH_MS = 3_600_000;
+import { Empty, ErrorNote, Loading, Mono, StateBadge } from '../components/ui.tsx';
+import { DeviceDetails } from './supplier-device.tsx';
 
 /** Suppliers: devices with hardware, tier, uptime, stake, verification history and earnings per epoch. */
 export function SupplierPage() {
@@ -20,7 +17,10 @@ export function SupplierPage() {
   return (
     <section>
       <h1>Supply</h1>
-      <p className="lead">The devices of this network. A supplier runs <code>idlegrid worker start</code>; earnings are paid to the payout address.</p>
+      <p className="lead">
+        The devices of this network. A supplier runs <code>idlegrid worker start</code> and stakes for it with <code>idlegrid stake add</code>; buyers&apos; lease payments and each epoch&apos;s
+        minted rewards go to the payout address. Open a device for its stake, rewards per epoch and proof-of-GPU history.
+      </p>
       {session.wallet ? (
         <label className="check">
           <input type="checkbox" checked={mine} onChange={(e) => setMine(e.target.checked)} /> Only devices paying out to my wallet
@@ -74,53 +74,5 @@ export function SupplierPage() {
       ) : null}
       {open ? <DeviceDetails id={open} /> : null}
     </section>
-  );
-}
-
-function DeviceDetails({ id }: { id: string }) {
-  const detail = useAsync((signal) => request<DeviceDetail>('GET', `/v1/devices/${id}`, { signal }), [id], 10_000);
-  const payouts = useAsync((signal) => request<ExplorerPayoutsResponse>('GET', '/v1/explorer/payouts?limit=100', { signal }), [id], 10_000);
-  const verifications = useAsync((signal) => getIfServed<{ verifications?: Array<{ at?: number; passed?: boolean; reason?: string }> }>('/v1/devices/{id}/verifications', `/v1/devices/${id}/verifications`, signal), [id]);
-  const d = detail.data;
-  if (!d) return detail.error ? <ErrorNote error={detail.error} /> : <Loading what="the device" />;
-  const perEpoch = new Map<number, number>();
-  for (const b of payouts.data?.batches ?? []) {
-    for (const p of b.payouts) {
-      if (p.to !== d.payout) continue;
-      const epoch = Math.floor(b.cutoffMs / EPOCH_MS) * EPOCH_MS;
-      perEpoch.set(epoch, (perEpoch.get(epoch) ?? 0) + Number(p.amountIo));
-    }
-  }
-  const points = [...perEpoch].sort(([a], [b]) => a - b).slice(-12).map(([epoch, io]) => ({ label: new Date(epoch).toISOString().slice(11, 16), value: io }));
-  const history = verifications.data?.verifications ?? null;
-  return (
-    <div className="card">
-      <h2>
-        Device <Mono value={d.id} />
-      </h2>
-      <div className="stats">
-        <Stat label="Hardware" value={`${d.slots} × ${d.gpuModel}`} hint={d.hardware.gpus.map((g) => g.name).join(', ') || `${d.hardware.cpu.cores} CPU cores, ${Math.round(d.hardware.memoryBytes / 2 ** 30)} GiB`} />
-        <Stat label="Tier" value={d.tier} hint={`reputation ${d.reputation}`} />
-        <Stat label="Stake" value="—" hint="staking is not offered by this control plane yet" />
-        <Stat label="Earned (paid)" value={`${money(d.earnings.paidIo, 6)} IO`} hint={`${money(d.earnings.pendingIo, 6)} IO pending · ${d.earnings.gpuSeconds} GPU-s billed`} />
-      </div>
-      <p className="muted">
-        Payout address <Mono value={d.payout} /> · agent {d.agentVersion} · first seen {when(d.firstSeenAt)}
-      </p>
-      <h3>Earnings per epoch (IO, net of fee)</h3>
-      {points.length === 0 ? <Empty>Nothing paid yet: earnings appear after the device serves a lease and settlement pays the batch.</Empty> : <BarChart title="IO earned per hourly epoch" points={points} unit="IO" />}
-      <h3>Verification history</h3>
-      {history === null ? <Empty>Proof-of-GPU verification results are not published by this control plane yet.</Empty> : null}
-      {history && history.length === 0 ? <Empty>No verification challenges yet.</Empty> : null}
-      {history && history.length > 0 ? (
-        <ul>
-          {history.map((v, i) => (
-            <li key={`${v.at ?? i}`}>
-              {when(v.at)} — {v.passed ? 'passed' : `failed${v.reason ? `: ${v.reason}` : ''}`}
-            </li>
-          ))}
-        </ul>
-      ) : null}
-    </div>
   );
 }
