@@ -54,6 +54,7 @@ const HARDWARE: HardwareReport = {
 };
 const REGIONS = ['local', 'eu-central', 'us-east'] as const;
 const WHEEL_TICK_MS = 100;
+const MAX_HANDSHAKES = 100;
 
 interface Device {
   readonly index: number;
@@ -93,11 +94,14 @@ class VirtualAgents {
     const started = performance.now();
     this.timers.push(
       setInterval(() => {
-        const due = started + (this.tick + 1) * WHEEL_TICK_MS;
-        this.wheelLateMs = Math.max(this.wheelLateMs, performance.now() - due);
-        const slot = this.wheel[this.tick % this.wheel.length] ?? [];
-        this.tick += 1;
-        for (const d of slot) if (d.online) this.heartbeat(d);
+        // Every slot that is due, also those a busy event loop made late (timers do not catch up by themselves).
+        const now = performance.now();
+        while (started + (this.tick + 1) * WHEEL_TICK_MS <= now) {
+          this.wheelLateMs = Math.max(this.wheelLateMs, now - (started + (this.tick + 1) * WHEEL_TICK_MS));
+          const slot = this.wheel[this.tick % this.wheel.length] ?? [];
+          this.tick += 1;
+          for (const d of slot) if (d.online) this.heartbeat(d);
+        }
       }, WHEEL_TICK_MS),
       setInterval(() => this.report(), 1000),
     );
@@ -131,7 +135,9 @@ class VirtualAgents {
     let next = 0;
     const perTick = Math.max(1, Math.round(this.o.connectPerSecond / 20));
     const timer = setInterval(() => {
-      for (let i = 0; i < perTick && next < this.devices.length; i++) {
+      // At most MAX_HANDSHAKES sessions between connect and welcome: a busy control plane slows the ramp
+      // down instead of letting handshakes time out (as real devices back off and retry).
+      for (let i = 0; i < perTick && next < this.devices.length && this.connecting < MAX_HANDSHAKES; i++) {
         const d = this.devices[next++];
         if (d) this.connect(d);
       }
@@ -146,7 +152,7 @@ class VirtualAgents {
     const socket = new WebSocket(this.wsUrl, { perMessageDeflate: false, localAddress: this.o.localAddress, handshakeTimeout: 30_000 });
     d.socket = socket;
     socket.on('message', (data: Buffer) => this.receive(d, socket, data));
-    socket.on('error', (err: NodeJS.ErrnoException) => this.count(err.code ?? 'SOCKET_ERROR'));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.count(err.code ?? `SOCKET_ERROR: ${err.message.slice(0, 60)}`));
     socket.on('close', (code) => {
       if (d.socket !== socket) return;
       if (d.online) this.online -= 1;

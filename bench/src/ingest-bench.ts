@@ -41,7 +41,9 @@ try {
   const rampStarted = performance.now();
   const agents = new AgentFleet({ url: cloud.url, devices, heartbeatMs: heartbeatSeconds * 1000, processes, connectPerSecond: connectRate });
   fleet = agents;
-  await waitFor(() => agents.totals().online >= devices, (devices / connectRate) * 4_000 + 60_000, `${devices} devices online`);
+  await waitFor(() => agents.totals().online >= devices, (devices / connectRate) * 4_000 + 60_000, `${devices} devices online`).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; virtual agents: ${JSON.stringify(agents.totals())}`);
+  });
   const rampSeconds = (performance.now() - rampStarted) / 1000;
   log(`all ${devices} online after ${rampSeconds.toFixed(1)} s; settling for one heartbeat period…`);
   await sleep(heartbeatSeconds * 1000 + 1000);

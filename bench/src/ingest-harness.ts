@@ -36,7 +36,9 @@ export async function startCloudProcess(options: { heartbeatSeconds: number; env
     IDLEGRID_VERIFY_CPU_N: '16',
     ...options.env,
   };
-  const child = spawn(process.execPath, [CLI, 'cloud', 'serve', '--port', '0', '--data-dir', dataDir, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // IDLEGRID_BENCH_CLOUD_PROF=<dir>: the control plane writes a V8 CPU profile there when it stops.
+  const prof = process.env['IDLEGRID_BENCH_CLOUD_PROF'];
+  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), CLI, 'cloud', 'serve', '--port', '0', '--data-dir', dataDir, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);

@@ -3,6 +3,8 @@ import type { Clock } from '@idlegrid/domain';
 import type { Store } from '@idlegrid/store';
 import type { DeviceRegistry, LiveDevice } from './device-registry.ts';
 
+const DEFAULT_FLUSH_CHUNK = 2_000;
+
 export interface LivenessOptions {
   registry: DeviceRegistry;
   store: Store;
@@ -10,6 +12,11 @@ export interface LivenessOptions {
   logger: Logger;
   nodeLossSeconds: number;
   flushSeconds: number;
+  /**
+   * Rows per store statement batch in a flush; the event loop gets a turn between batches so that a
+   * flush of many devices never blocks heartbeats and API requests for long (default 2,000).
+   */
+  flushChunk?: number;
   /** Called for each device declared lost (after it left the registry). */
   onLost?: (device: LiveDevice) => void;
   /** Called with the devices whose heartbeats were just flushed (lease nodes follow them). */
@@ -23,6 +30,7 @@ export interface LivenessOptions {
 export class LivenessMonitor {
   private sweepTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
 
   constructor(private readonly o: LivenessOptions) {}
 
@@ -56,12 +64,31 @@ export class LivenessMonitor {
     await this.o.store.devices.markOffline(device.id, device.lastSeenMs);
   }
 
+  /**
+   * Writes the timestamps (and coordinates) that changed since the last flush, in batches of
+   * `flushChunk` rows with a turn of the event loop between them. A flush that is still running
+   * when the next is due is not overlapped: the next one only starts after it.
+   */
   async flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => this.flush());
     const rows = this.o.registry.takeDirty();
     if (rows.length === 0) return;
-    await this.o.store.devices.markSeenBatch(
-      rows.map((d) => ({ id: d.id, lastSeenMs: d.lastSeenMs, ...(d.coordinate ? { coordinate: d.coordinate } : {}) })),
-    );
+    this.flushing = this.writeSeen(rows).finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async writeSeen(rows: LiveDevice[]): Promise<void> {
+    const chunk = Math.max(1, this.o.flushChunk ?? DEFAULT_FLUSH_CHUNK);
+    for (let start = 0; start < rows.length; start += chunk) {
+      if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const batch = rows.slice(start, start + chunk);
+      await this.o.store.devices.markSeenBatch(
+        batch.map((d) => ({ id: d.id, lastSeenMs: d.lastSeenMs, ...(d.coordinate ? { coordinate: d.coordinate } : {}) })),
+      );
+      await this.o.onFlushed?.(batch);
+    }
   }
 
   private async guard(what: string, work: Promise<void>): Promise<void> {
