@@ -32,6 +32,8 @@ export interface MeteredNode {
   readonly pricePerGpuHour: bigint;
   readonly joinedAtMs: number | null;
   readonly endedAtMs: number | null;
+  /** When the control plane last saw the node's device alive (heartbeats, flushed to the store). */
+  readonly lastSeenMs: number | null;
   readonly billedUntilMs: number | null;
 }
 
@@ -62,13 +64,16 @@ export interface NodeMeter {
 /**
  * The next interval to bill for a node: whole seconds from its watermark up to the cut-off (or
  * its end), at most `allowedSeconds`. Fractions of a second wait for the next batch, so the sum of
- * a node's records is exactly floor((end − start) / 1 s).
+ * a node's records is exactly floor((end − start) / 1 s). A node that has not ended is billed only
+ * up to when it was last seen alive: a loss noticed later ends it at that last heartbeat, which must
+ * never fall before seconds already billed.
  */
 export function meterNode(lease: MeteredLease, node: MeteredNode, cutoffMs: number, allowedSeconds: number): NodeMeter | null {
   const w = billingWindow(lease, node);
   if (!w) return null;
   const fromMs = node.billedUntilMs ?? w.startMs;
-  const until = Math.min(w.endMs ?? cutoffMs, cutoffMs);
+  const seenUntil = node.endedAtMs === null ? (node.lastSeenMs ?? w.startMs) : Infinity;
+  const until = Math.min(w.endMs ?? cutoffMs, cutoffMs, seenUntil);
   const seconds = Math.min(Math.floor((until - fromMs) / 1000), Math.floor(allowedSeconds));
   if (seconds <= 0) return null;
   return { fromMs, toMs: fromMs + seconds * 1000, seconds };

@@ -8,7 +8,7 @@ import { openStore, type Store } from '@idlegrid/store';
 import { seedLease, type SeedNode } from '../testing/settlement-fixture.ts';
 import { auditLease } from './audit.ts';
 import { leaseMemo, refundMemo } from './chain-tasks.ts';
-import type { SettlementTerms } from './metering.ts';
+import { billableSeconds, type SettlementTerms } from './metering.ts';
 import { Settler } from './settler.ts';
 import { storeIdempotency } from './store-idempotency.ts';
 
@@ -133,6 +133,31 @@ describe('settlement', () => {
     expect((await store.escrow.get(neverReady))!.refundIo).toBe(2_000_000n);
     expect((await ledger.balances(buyer.address)).io).toBe(2_000_000n + 1_000_000n - gross(55, 1));
     for (const id of [cappedId, neverReady]) expect((await auditLease(store, ledger, (await store.leases.get(id))!)).consistent).toBe(true);
+  });
+
+  // Found by `npm run test:chaos`: an agent killed between two heartbeats is noticed after a round
+  // already billed its node up to the cut-off, then ended at its last heartbeat: billed > served.
+  it('bills a running node only up to when it was last seen, so a loss found later never ends it before billed seconds', async () => {
+    await depositUsdc(10_000_000n);
+    const s = { device: device(), payout: wallet() };
+    const id = await seedLease(store, {
+      buyer: buyer.address, createdAtMs: T0, readyAtMs: T0 + 10_000, endedAtMs: null, expiresAtMs: T0 + 3_600_000, reservedIo: 1_000_000n,
+      nodes: [{ ...s, slots: 1, price: PRICE, joinedAtMs: T0 + 10_000, endedAtMs: null, lastSeenMs: T0 + 40_000 }],
+    });
+    clock.set(T0 + 61_000);
+    await settler.round();
+    expect((await store.settlement.recordsOfLease(id)).map((r) => r.seconds)).toEqual([30]);
+    // The device went silent after its heartbeat at T0 + 45 s: the node is lost there, the lease released.
+    const [node] = await store.leases.nodes(id);
+    await store.leases.updateNode(node!.id, { state: 'lost', endedAtMs: T0 + 45_000, endReason: 'device offline' });
+    const lease = (await store.leases.get(id))!;
+    await store.leases.update(id, lease.version, { state: 'ended', endedAtMs: T0 + 50_000 });
+    clock.set(T0 + 121_000);
+    await settler.round();
+    const lost = (await store.leases.nodes(id))[0]!;
+    expect((await store.settlement.recordsOfLease(id)).map((r) => r.seconds)).toEqual([30, 5]);
+    expect(billableSeconds((await store.leases.get(id))!, lost, clock.now())).toBe(35);
+    expect((await auditLease(store, ledger, (await store.leases.get(id))!)).consistent).toBe(true);
   });
 
   it('repairs a round that died at any point: each batch, refund and anchor lands exactly once', async () => {

@@ -13,6 +13,8 @@ export interface SeedNode {
   endedAtMs: number | null;
   /** The agent's signed cumulative usage (default: plenty). */
   reportedSeconds?: number;
+  /** When the control plane last saw it alive (default: its end, or the lease's expiry while it runs). */
+  lastSeenMs?: number;
 }
 
 export interface SeedLease {
@@ -53,7 +55,7 @@ export async function seedLease(store: Store, s: SeedLease): Promise<LeaseId> {
       await tx.leases.addNode({
         leaseId: id, deviceId: n.device, role: i === 0 ? 'head' : 'worker', slots: n.slots, pricePerGpuHour: microUsd(n.price),
         state: n.endedAtMs === null ? 'joined' : 'released', rayNodeId: `ray-${i}`, endpoint: null, assignedAtMs: s.createdAtMs,
-        joinedAtMs: n.joinedAtMs, lastSeenMs: n.endedAtMs ?? n.joinedAtMs, endedAtMs: n.endedAtMs, endReason: n.endedAtMs === null ? null : 'released',
+        joinedAtMs: n.joinedAtMs, lastSeenMs: n.lastSeenMs ?? n.endedAtMs ?? (n.joinedAtMs === null ? null : s.expiresAtMs), endedAtMs: n.endedAtMs, endReason: n.endedAtMs === null ? null : 'released',
       });
     }
     if (!(await tx.escrow.open({ leaseId: id, buyer: s.buyer, reservedIo: s.reservedIo, termsHash: leaseTermsHash(lease, await tx.leases.nodes(id), s.reservedIo) }, s.createdAtMs))) {
