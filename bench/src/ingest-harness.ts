@@ -124,7 +124,10 @@ export async function createApiKey(url: string): Promise<string> {
   return ((await res.json()) as { apiKey: string }).apiKey;
 }
 
-/** Times GET /v1/supply and POST /v1/quotes, one of each every `everyMs`, until stopped. */
+/**
+ * Times POST /v1/quotes every `everyMs` and GET /v1/supply every fifth round, until stopped. Supply
+ * is rarer because its answer lists every verified device (O(devices) to build and send).
+ */
 export class ApiProbe {
   readonly supplyMs: number[] = [];
   readonly quoteMs: number[] = [];
@@ -157,9 +160,9 @@ export class ApiProbe {
 
   private async run(): Promise<void> {
     const headers = { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json' };
-    while (this.running) {
+    for (let round = 0; this.running; round++) {
       const started = performance.now();
-      await this.timed(this.supplyMs, () => fetch(`${this.url}/v1/supply?gpu=cpu`, { headers }));
+      if (round % 5 === 0) await this.timed(this.supplyMs, () => fetch(`${this.url}/v1/supply?gpu=cpu`, { headers }));
       await this.timed(this.quoteMs, () =>
         fetch(`${this.url}/v1/quotes`, { method: 'POST', headers, body: JSON.stringify({ gpu: 'cpu', count: 8, hours: 1 }) }),
       );

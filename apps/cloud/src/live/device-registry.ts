@@ -65,7 +65,9 @@ export class DeviceRegistry {
     if (!device || device.sessionId !== sessionId) return;
     device.lastSeenMs = nowMs;
     this.dirty.add(id);
-    if (coordinate) {
+    // Agents repeat their coordinate in every heartbeat; only a changed one moves the device
+    // (re-indexing it for placement costs more than the rest of a heartbeat).
+    if (coordinate && !sameCoordinate(device.coordinate, coordinate)) {
       device.coordinate = coordinate;
       for (const l of this.listeners) l.moved?.(device);
     }
@@ -119,4 +121,8 @@ export class DeviceRegistry {
     this.dirty.clear();
     return rows;
   }
+}
+
+function sameCoordinate(a: (NetworkCoordinate & { error?: number }) | null, b: NetworkCoordinate & { error?: number }): boolean {
+  return a !== null && a.x === b.x && a.y === b.y && a.h === b.h && a.error === b.error;
 }
