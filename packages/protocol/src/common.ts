@@ -11,6 +11,8 @@ export const gpuModelSchema = z.enum(GPU_MODELS);
 export const tierSchema = z.enum(TIERS);
 /** A non-negative decimal with at most 6 fraction digits, e.g. "1.25" (USD or IO). */
 export const decimalSchema = z.string().regex(/^\d{1,18}(\.\d{1,6})?$/, 'expected a decimal such as "1.25" (at most 6 decimals)');
+/** An IO amount a request asks to move: at most 12 integer digits, so that its base units fit a signed 64-bit column. */
+export const ioAmountSchema = z.string().regex(/^\d{1,12}(\.\d{1,6})?$/, 'expected an IO amount such as "12.5" (at most 12 digits before the point and 6 after)');
 export const base58SignatureSchema = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{64,90}$/, 'expected a base58 ed25519 signature');
 export const nonceSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'expected a server nonce');
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decimalSchema } from './common.ts';
+import { decimalSchema, ioAmountSchema } from './common.ts';
 import { tokenSymbolSchema } from './wallet-schemas.ts';
 
 /**
@@ -9,7 +9,7 @@ import { tokenSymbolSchema } from './wallet-schemas.ts';
  */
 export const unsignedDepositRequestSchema = z.object({
   token: tokenSymbolSchema.default('IO'),
-  amount: decimalSchema.describe('amount of `token` to deposit, e.g. "25" or "12.5"'),
+  amount: ioAmountSchema.describe('amount of `token` to deposit, e.g. "25" or "12.5"'),
 });
 export type UnsignedDepositRequest = z.infer<typeof unsignedDepositRequestSchema>;
 

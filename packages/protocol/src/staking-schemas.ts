@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
-import { addressSchema, base58SignatureSchema, decimalSchema, gpuModelSchema } from './common.ts';
+import { addressSchema, base58SignatureSchema, decimalSchema, gpuModelSchema, ioAmountSchema } from './common.ts';
 
 /**
  * Staking (`/v1/stake`) and governance (`/v1/governance/proposals`). Amounts are IO decimal
@@ -21,7 +21,7 @@ export const createStakeRequestSchema = z.object({
 
 export const unstakeRequestSchema = z.object({
   deviceId: addressSchema,
-  amount: decimalSchema.describe('IO to take out of the active stake; paid from the stake vault once the cooldown ends'),
+  amount: ioAmountSchema.describe('IO to take out of the active stake; paid from the stake vault once the cooldown ends'),
 });
 
 export const unstakeViewSchema = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decimalSchema } from './common.ts';
+import { decimalSchema, ioAmountSchema } from './common.ts';
 
 export const tokenSymbolSchema = z.enum(['IO', 'USDC']);
 
@@ -56,7 +56,7 @@ export const createDepositResponseSchema = z.object({
 });
 
 export const createWithdrawalRequestSchema = z.object({
-  amount: decimalSchema.describe('IO to send back from your escrow balance to your wallet'),
+  amount: ioAmountSchema.describe('IO to send back from your escrow balance to your wallet'),
 });
 
 export const createWithdrawalResponseSchema = z.object({

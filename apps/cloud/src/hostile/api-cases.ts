@@ -79,6 +79,9 @@ export function apiCases(w: ApiWorld, o: { maxBodyBytes: number }): ApiCase[] {
     { category: 'oversized', name: 'declared content-length of 1 GB', method: 'POST', path: '/v1/quotes', headers: { 'content-length': String(2 ** 30) }, body: '{}', expect: refused(413, 'PAYLOAD_TOO_LARGE') },
     { category: 'oversized', name: '100 kB id in the path', method: 'GET', path: `/v1/devices/${'A'.repeat(100_000)}`, expect: refused(400, 'VALIDATION_FAILED') },
     { category: 'oversized', name: '100 kB query value', method: 'GET', path: `/v1/supply?gpu=${'H'.repeat(100_000)}`, expect: refused(400, 'UNKNOWN_GPU_MODEL') },
+    { category: 'oversized', name: 'withdraw 10^15 IO (past a 64-bit column)', method: 'POST', path: '/v1/wallet/withdrawals', auth: A, body: '{"amount":"401679179520120"}', expect: refused(400, 'VALIDATION_FAILED') },
+    { category: 'oversized', name: 'unsigned deposit of 7.8 * 10^14 IO (past u64 base units)', method: 'POST', path: '/v1/wallet/deposits/unsigned', auth: A, body: '{"token":"IO","amount":"779721143220255"}', expect: refused(400, 'VALIDATION_FAILED') },
+    { category: 'oversized', name: 'unstake 10^17 IO', method: 'POST', path: '/v1/stake/unstake', auth: A, body: JSON.stringify({ deviceId: w.walletB, amount: '100000000000000000' }), expect: refused(400, 'VALIDATION_FAILED') },
     { category: 'oversized', name: '10 000 regions', method: 'POST', path: '/v1/quotes', body: JSON.stringify({ gpu: 'cpu', count: 1, hours: 1, regions: Array(10_000).fill('local') }), expect: refused(400, 'VALIDATION_FAILED') },
 
     // ---- path traversal in ids ----
