@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -7,7 +7,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeypair, keypairToJson } from '@idlegrid/protocol';
 import { exited, runCli, startCli } from '../e2e/cli-process.ts';
-import { chromiumPath, collectErrors, launch, screenshot } from './browser.ts';
+import { chromiumPath, collectErrors, launch, screenshot, SCREENSHOT_DIR } from './browser.ts';
 
 /** A Ray job that runs tasks spread over the cluster and prints how many nodes ran them. */
 const JOB =
@@ -76,6 +76,8 @@ describe.skipIf(!hasChromium)('the web dashboard in Chromium against a local net
       up.kill('SIGTERM');
       await exited(up, 30_000);
     }
+    // The control plane's log next to the screenshots, for a failure's post-mortem.
+    if (root) await cp(join(root, 'net', 'cloud.log'), join(SCREENSHOT_DIR, '..', 'browser-cloud.log')).catch(() => undefined);
     if (root) await rm(root, { recursive: true, force: true });
   });
 
@@ -137,7 +139,7 @@ describe.skipIf(!hasChromium)('the web dashboard in Chromium against a local net
     await page.getByRole('button', { name: 'Release' }).click();
     await page.getByRole('button', { name: 'Confirm release' }).click();
     await page.getByRole('heading', { name: /Cluster/ }).getByText('ended').waitFor({ timeout: 120_000 });
-    await page.getByText(/refunded \d/).waitFor({ timeout: 60_000 });
+    await page.getByText(/refunded \d/).waitFor({ timeout: 90_000 });
     await screenshot(page, '08-cluster-released');
 
     // The explorer shows the lease, its payouts and the burn, each with its transactions and memo.
