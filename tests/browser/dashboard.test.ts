@@ -185,6 +185,7 @@ describe.skipIf(!hasChromium)('the web dashboard in Chromium against a local net
 
     // Supply: the device that served, opened: stake covered, proof of GPU passed, and its rewards per epoch.
     await nav.getByRole('link', { name: 'Supply' }).click();
+    await page.getByTestId('your-stakes').getByText(/Your wallet stakes no device/).waitFor(); // the buyer is not the staker
     await page.getByRole('row').filter({ has: page.locator(`[title="${supplier}"]`) }).getByRole('button', { name: 'Details' }).click();
     const device = page.getByTestId('device-details');
     await device.getByText('Earnings per epoch').waitFor();

@@ -6,6 +6,7 @@ import { useSession } from '../lib/session.tsx';
 import { useAsync } from '../lib/use-async.ts';
 import { Empty, ErrorNote, Loading, Mono, StateBadge } from '../components/ui.tsx';
 import { DeviceDetails } from './supplier-device.tsx';
+import { YourStakes } from './supplier-stakes.tsx';
 
 /** Suppliers: devices with hardware, tier, uptime, stake, verification history and earnings per epoch. */
 export function SupplierPage() {
@@ -26,6 +27,7 @@ export function SupplierPage() {
           <input type="checkbox" checked={mine} onChange={(e) => setMine(e.target.checked)} /> Only devices paying out to my wallet
         </label>
       ) : null}
+      {session.apiKey ? <YourStakes apiKey={session.apiKey} onOpen={setOpen} /> : null}
       {devices.loading && !devices.data ? <Loading what="devices" /> : null}
       <ErrorNote error={devices.error} retry={devices.reload} />
       {devices.data && list.length === 0 ? <Empty>{mine ? 'No device pays out to your wallet.' : 'No devices have joined this network yet.'}</Empty> : null}
