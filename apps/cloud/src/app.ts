@@ -99,6 +99,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
     ? new EpochService({
         store, ledger: deps.ledger, clock, logger, epochSeconds: config.epochSeconds, params: () => book.current(),
         stakeOf: async (id) => (staking ? (await staking.coverage(id)).staked : microIo(0n)),
+        lastSeenLive: (id) => registry.get(id)?.lastSeenMs,
         verificationsOf: async (id) => {
           const t = (await store.verifications.tallies([id])).get(id);
           return { passed: t?.passed ?? 0, judged: (t?.passed ?? 0) + (t?.failed ?? 0) };

@@ -145,6 +145,19 @@ describe('reward epochs', () => {
     expect(await ledger.supply('IO')).toBe(epoch?.emissionIo);
   });
 
+  it('counts uptime up to the live registry\'s last heartbeat when the store\'s flushed one lags', async () => {
+    for (const s of [busy, idle]) await connect(s);
+    const live = new Map<DeviceId, number>([[busy.device, T0 + EPOCH_S * 1000]]);
+    const epochs = service({ lastSeenLive: (id) => live.get(id) });
+    await epochs.tick();
+    clock.set(T0 + EPOCH_S * 1000);
+    await epochs.tick();
+    const rewards = await store.epochs.rewards(0);
+    // Neither was flushed after T0: the busy device's live heartbeat counts, the idle one's store time does not reach the epoch.
+    expect(rewards.find((r) => r.deviceId === busy.device)?.uptimeSeconds).toBe(EPOCH_S);
+    expect(rewards.find((r) => r.deviceId === idle.device)).toBeUndefined();
+  });
+
   it('catches up on missed epochs one by one, calls the governance hook inside each close, and records the parameters used', async () => {
     for (const s of [busy, idle]) await connect(s);
     const closes: number[] = [];

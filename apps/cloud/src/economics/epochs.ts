@@ -23,6 +23,8 @@ export interface EpochServiceOptions {
   params: () => Params;
   /** Stake that counts for a device's eligibility; none when staking is not wired. */
   stakeOf?: (deviceId: DeviceId) => Promise<MicroIo>;
+  /** The live registry's last heartbeat of an online device (fresher than the store's, which is flushed periodically). */
+  lastSeenLive?: (deviceId: DeviceId) => number | undefined;
   /** Verification history of a device; when absent, a verified device counts as all passed. */
   verificationsOf?: (deviceId: DeviceId) => Promise<VerificationCounts>;
   /**
@@ -161,7 +163,7 @@ export class EpochService {
         inputs.push({
           deviceId: d.id, payout: d.payout, model: d.gpuModel, gpus: d.gpuCount, verified: d.verified,
           stake: this.o.stakeOf ? await this.o.stakeOf(d.id) : (0n as MicroIo),
-          onlineMsNow: onlineMsUpTo(d, epoch.endMs), servedGpuSeconds: served.get(d.id) ?? 0, tier: d.tier,
+          onlineMsNow: onlineMsUpTo({ ...d, lastSeenMs: Math.max(d.lastSeenMs, this.o.lastSeenLive?.(d.id) ?? 0) }, epoch.endMs), servedGpuSeconds: served.get(d.id) ?? 0, tier: d.tier,
           reputation: reputation.get(d.id) ?? null, nodesCompleted: o?.completed ?? 0, nodesEnded: o?.ended ?? 0,
           verificationsPassed: v.passed, verificationsJudged: v.judged,
         });
