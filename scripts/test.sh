@@ -24,4 +24,6 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
 fi
 
 npm run --silent check
+# Property-based API testing against GET /v1/openapi.json (schemathesis from PyPI into .venv-schemathesis; ≈ 1 min).
+bash scripts/schemathesis.sh
 npm run --silent test:browser
