@@ -8,7 +8,8 @@
 // RSS and CPU, and p50/p99 of authenticated GET /v1/supply and POST /v1/quotes run meanwhile.
 // Options: --devices N (default 1000), --heartbeat-seconds S (default 10), --seconds S (measuring
 // window, default 30), --processes P (virtual-agent processes, default ⌈N/8000⌉),
-// --connect-rate R (new sessions per second while ramping, default 1000).
+// --connect-rate R (new sessions per second while ramping, default 1000), --no-supply (time only
+// quotes: GET /v1/supply lists every device, so it loads the control plane in proportion to N).
 import os from 'node:os';
 import {
   acceptedMessages, AgentFleet, ApiProbe, createApiKey, histogramQuantile, intOption, processStats, quantile, scrapeMetrics,
@@ -35,13 +36,13 @@ let fleet: AgentFleet | undefined;
 let probe: ApiProbe | undefined;
 try {
   const apiKey = await createApiKey(cloud.url);
-  probe = new ApiProbe(cloud.url, apiKey);
+  probe = new ApiProbe(cloud.url, apiKey, 200, !argv.includes('--no-supply'));
   probe.start();
   log(`opening ${devices} agent sessions from ${processes} process(es) at ${connectRate}/s…`);
   const rampStarted = performance.now();
   const agents = new AgentFleet({ url: cloud.url, devices, heartbeatMs: heartbeatSeconds * 1000, processes, connectPerSecond: connectRate });
   fleet = agents;
-  await waitFor(() => agents.totals().online >= devices, (devices / connectRate) * 4_000 + 60_000, `${devices} devices online`).catch((err: unknown) => {
+  await waitFor(() => agents.totals().online >= devices, Math.max((devices / connectRate) * 4_000, devices * 25) + 120_000, `${devices} devices online`).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}; virtual agents: ${JSON.stringify(agents.totals())}`);
   });
   const rampSeconds = (performance.now() - rampStarted) / 1000;

@@ -139,6 +139,8 @@ export class ApiProbe {
     private readonly url: string,
     private readonly apiKey: string,
     private readonly everyMs = 200,
+    /** Also time GET /v1/supply (every fifth round). */
+    private readonly withSupply = true,
   ) {}
 
   start(): void {
@@ -162,7 +164,7 @@ export class ApiProbe {
     const headers = { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json' };
     for (let round = 0; this.running; round++) {
       const started = performance.now();
-      if (round % 5 === 0) await this.timed(this.supplyMs, () => fetch(`${this.url}/v1/supply?gpu=cpu`, { headers }));
+      if (this.withSupply && round % 5 === 0) await this.timed(this.supplyMs, () => fetch(`${this.url}/v1/supply?gpu=cpu`, { headers }));
       await this.timed(this.quoteMs, () =>
         fetch(`${this.url}/v1/quotes`, { method: 'POST', headers, body: JSON.stringify({ gpu: 'cpu', count: 8, hours: 1 }) }),
       );

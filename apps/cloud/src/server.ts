@@ -146,7 +146,7 @@ export async function startCloud(
     observeHeartbeatLag: metrics.histogram(
       'idlegrid_heartbeat_lag_ms',
       'Milliseconds from a heartbeat\'s sentAt to the device\'s in-memory lastSeen reflecting it',
-      [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000],
+      [1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10_000, 30_000],
     ),
   });
   metrics.gauge('idlegrid_agent_connections', 'Open agent WebSocket connections', () => gateway.connections);
