@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { seededRandom, type Address, type DeviceId } from '@idlegrid/domain';
+import type { ClusterView } from '@idlegrid/protocol';
 import { runCli } from '../e2e/cli-process.ts';
 import { ChaosBuyer } from './buyer.ts';
 import { checkApi, checkBooks, withBooks, type BookOptions } from './invariants.ts';
@@ -12,6 +13,17 @@ const ROUNDS = Number(process.env['IDLEGRID_CHAOS_ROUNDS'] ?? 6);
 const AGENTS = 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Mostly an agent serving a joined node of the running cluster (its loss is an abandonment: a slash and a replacement). */
+async function pickAgent(net: ChaosNetwork, buyer: ChaosBuyer, random: () => number): Promise<number> {
+  const last = buyer.leases.at(-1);
+  const view = last ? await buyer.api.get<ClusterView>(`/v1/clusters/${last}`, {}, true).catch(() => null) : null;
+  const serving = new Set(view && (view.state === 'ready' || view.state === 'degraded') ? view.nodes.filter((n) => n.state === 'joined').map((n) => n.deviceId) : []);
+  const candidates: number[] = [];
+  for (let i = 0; i < AGENTS; i++) if (serving.has(await net.deviceOf(i))) candidates.push(i);
+  const pick = random();
+  return candidates.length > 0 && pick < 0.75 ? candidates[Math.floor((pick / 0.75) * candidates.length)]! : Math.floor(random() * AGENTS);
+}
 
 /**
  * Chaos: a control plane (`idlegrid cloud serve`) and 3 agents (`idlegrid worker start`, real Ray)
@@ -57,7 +69,7 @@ describe('chaos: random SIGKILLs of the control plane and of agents', () => {
 
       for (let round = 1; round <= ROUNDS; round++) {
         await sleep(8_000 + Math.floor(random() * 17_000));
-        const victim = random() < 0.4 ? 'cloud' : `agent-${1 + Math.floor(random() * AGENTS)}`;
+        const victim = random() < 0.4 ? 'cloud' : `agent-${1 + (await pickAgent(net, b, random))}`;
         const violations: string[] = [];
         const t0 = Date.now();
         if (victim === 'cloud') {
