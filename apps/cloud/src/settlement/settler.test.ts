@@ -122,6 +122,10 @@ describe('settlement', () => {
       buyer: buyer.address, createdAtMs: T0, readyAtMs: T0, endedAtMs: T0 + 100_000, expiresAtMs: T0 + 3_600_000, reservedIo: 1_000_000n, seed: 1,
       nodes: [{ ...capped, slots: 1, price: PRICE, joinedAtMs: T0, endedAtMs: T0 + 100_000, reportedSeconds: 40 }],
     });
+    const twoSlotId = await seedLease(store, {
+      buyer: buyer.address, createdAtMs: T0, readyAtMs: T0, endedAtMs: T0 + 100_000, expiresAtMs: T0 + 3_600_000, reservedIo: 2_000_000n, seed: 3,
+      nodes: [{ device: device(), payout: wallet(), slots: 2, price: PRICE, joinedAtMs: T0, endedAtMs: T0 + 100_000, reportedSeconds: 80 }],
+    });
     const neverReady = await seedLease(store, {
       buyer: buyer.address, createdAtMs: T0, readyAtMs: null, endedAtMs: T0 + 30_000, expiresAtMs: T0 + 3_600_000, reservedIo: 2_000_000n, seed: 2,
       nodes: [{ device: device(), payout: wallet(), slots: 1, price: PRICE, joinedAtMs: T0 + 1_000, endedAtMs: T0 + 30_000 }],
@@ -129,10 +133,12 @@ describe('settlement', () => {
     clock.set(T0 + 130_000);
     await settler.round();
     expect((await store.settlement.recordsOfLease(cappedId)).map((r) => r.seconds)).toEqual([55]);
+    // Reports are GPU-seconds: 80 from a 2-slot node are 40 node seconds, so the same cap applies (not 80 + 15).
+    expect((await store.settlement.recordsOfLease(twoSlotId)).map((r) => [r.seconds, r.slots])).toEqual([[55, 2]]);
     expect(await store.settlement.recordsOfLease(neverReady)).toEqual([]);
     expect((await store.escrow.get(neverReady))!.refundIo).toBe(2_000_000n);
-    expect((await ledger.balances(buyer.address)).io).toBe(2_000_000n + 1_000_000n - gross(55, 1));
-    for (const id of [cappedId, neverReady]) expect((await auditLease(store, ledger, (await store.leases.get(id))!)).consistent).toBe(true);
+    expect((await ledger.balances(buyer.address)).io).toBe(2_000_000n + 1_000_000n + 2_000_000n - gross(55, 1) - gross(55, 2));
+    for (const id of [cappedId, twoSlotId, neverReady]) expect((await auditLease(store, ledger, (await store.leases.get(id))!)).consistent).toBe(true);
   });
 
   // Found by `npm run test:chaos`: an agent killed between two heartbeats is noticed after a round

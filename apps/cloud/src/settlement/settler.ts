@@ -152,7 +152,9 @@ export class Settler {
     const records: UnnumberedRecord[] = [];
     let leftover = false;
     for (const node of nodes) {
-      const allowed = () => allowedByUsage(usage.get(node.deviceId), billed.get(node.deviceId) ?? 0, terms);
+      // The agent reports slot-seconds (GPU-seconds); billing counts node seconds, so divide by the node's slots.
+      const reported = usage.get(node.deviceId);
+      const allowed = () => allowedByUsage(reported === undefined ? undefined : reported / node.slots, billed.get(node.deviceId) ?? 0, terms);
       const m = meterNode(lease, node, cutoffMs, allowed());
       if (m) {
         const payout = await this.payoutOf(node.deviceId);
