@@ -73,6 +73,19 @@ export function Mono({ value }: { value: string | null | undefined }) {
   );
 }
 
+/** Several signatures or addresses, one per line (e.g. the transactions of a batch). */
+export function MonoList({ values }: { values: readonly string[] }) {
+  return (
+    <>
+      {values.map((v) => (
+        <div key={v}>
+          <Mono value={v} />
+        </div>
+      ))}
+    </>
+  );
+}
+
 export function StateBadge({ state }: { state: string }) {
   return <span className={`badge state-${state}`}>{state}</span>;
 }

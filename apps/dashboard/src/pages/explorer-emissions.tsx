@@ -4,7 +4,7 @@ import { request } from '../lib/api.ts';
 import { duration, money, when } from '../lib/format.ts';
 import { useAsync } from '../lib/use-async.ts';
 import { BarChart } from '../components/bar-chart.tsx';
-import { Empty, ErrorNote, Loading, Mono, StateBadge } from '../components/ui.tsx';
+import { Empty, ErrorNote, Loading, Mono, MonoList, StateBadge } from '../components/ui.tsx';
 
 const EPOCHS = 24;
 
@@ -122,11 +122,7 @@ function EpochRow({ e, rewards, expanded, toggle }: { e: EpochView; rewards: Epo
       </td>
       <td className="mint">
         {e.signatures.length === 0 ? <span className="muted">{open ? '—' : 'minting…'}</span> : null}
-        {e.signatures.map((s) => (
-          <div key={s}>
-            <Mono value={s} />
-          </div>
-        ))}
+        <MonoList values={e.signatures} />
       </td>
       <td>
         {rewards ? (

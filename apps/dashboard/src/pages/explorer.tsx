@@ -5,7 +5,7 @@ import { getIfServed, request } from '../lib/api.ts';
 import { money, when } from '../lib/format.ts';
 import { navigate, usePath } from '../lib/router.tsx';
 import { useAsync } from '../lib/use-async.ts';
-import { Empty, ErrorNote, Loading, Mono, Stat, StateBadge } from '../components/ui.tsx';
+import { Empty, ErrorNote, Loading, Mono, MonoList, Stat, StateBadge } from '../components/ui.tsx';
 import { EmissionsTab } from './explorer-emissions.tsx';
 import { GovernanceTab, ParamsTab } from './explorer-governance.tsx';
 
@@ -180,11 +180,7 @@ function PayoutsTab() {
               <code>{b.memo}</code>
             </td>
             <td>
-              {b.signatures.map((s) => (
-                <div key={s}>
-                  <Mono value={s} />
-                </div>
-              ))}
+              <MonoList values={b.signatures} />
             </td>
           </tr>
         ))}
@@ -223,11 +219,7 @@ function BurnsTab() {
               <code>{memo.get(b.batch) ?? '—'}</code>
             </td>
             <td>
-              {b.signatures.map((s) => (
-                <div key={s}>
-                  <Mono value={s} />
-                </div>
-              ))}
+              <MonoList values={b.signatures} />
             </td>
           </tr>
         ))}
@@ -295,11 +287,7 @@ function LeaseDetail({ id, onClose }: { id: string; onClose: () => void }) {
                       <code>{b.memo}</code>
                     </td>
                     <td>
-                      {b.signatures.map((s) => (
-                        <div key={s}>
-                          <Mono value={s} />
-                        </div>
-                      ))}
+                      <MonoList values={b.signatures} />
                     </td>
                   </tr>
                 ))}
