@@ -20,6 +20,13 @@ interface DeviceOption {
  * IDLEGRID_AGENT_DATA_DIR / IDLEGRID_AGENT_KEYPAIR put it), so a supplier who ran
  * `idlegrid worker start` here stakes for that worker without naming it.
  */
+/** What `stake add` and `stake remove` both start from: the amount, a client of the cloud, and the device. */
+async function stakeTarget(opts: DeviceOption & { amount: string }, g: GlobalOptions): Promise<{ amount: bigint; client: CloudClient; deviceId: DeviceId }> {
+  const amount = positiveAmount(opts.amount);
+  const client = new CloudClient(await resolveCloudUrl(g.cloud, process.env), process.env);
+  return { amount, client, deviceId: await resolveDevice(opts.device, client.baseUrl) };
+}
+
 export function addStakeCommands(program: Command, globals: () => GlobalOptions): void {
   const stake = program.command('stake').description('Stake IO for a device (required for rewards; slashed for abandoned leases and failed verification)');
 
@@ -30,9 +37,7 @@ export function addStakeCommands(program: Command, globals: () => GlobalOptions)
     .option('--device <id>', "device id (default: this machine's agent key under $IDLEGRID_HOME/agent)")
     .action(async (opts: DeviceOption & { amount: string }) => {
       const g = globals();
-      const amount = positiveAmount(opts.amount);
-      const client = new CloudClient(await resolveCloudUrl(g.cloud, process.env), process.env);
-      const deviceId = await resolveDevice(opts.device, client.baseUrl);
+      const { amount, client, deviceId } = await stakeTarget(opts, g);
       const wallet = await readWallet();
       const p = progress(g);
       p.update('Checking your wallet…');
@@ -63,9 +68,7 @@ export function addStakeCommands(program: Command, globals: () => GlobalOptions)
     .option('--device <id>', "device id (default: this machine's agent key under $IDLEGRID_HOME/agent)")
     .action(async (opts: DeviceOption & { amount: string }) => {
       const g = globals();
-      const amount = positiveAmount(opts.amount);
-      const client = new CloudClient(await resolveCloudUrl(g.cloud, process.env), process.env);
-      const deviceId = await resolveDevice(opts.device, client.baseUrl);
+      const { amount, client, deviceId } = await stakeTarget(opts, g);
       const res = await client.post<UnstakeResponse>('/v1/stake/unstake', { deviceId, amount: formatDecimal(amount) }, true);
       emit(g, res, () =>
         [
