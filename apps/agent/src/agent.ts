@@ -159,6 +159,8 @@ class Agent {
   private lastLocalAddress: string | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
+  /** Connections opened so far (picks the replica of the next one). */
+  private connections = 0;
   private stopping: Promise<void> | null = null;
   private saving: Promise<void> = Promise.resolve();
   private readonly clock: Clock;
@@ -249,19 +251,21 @@ class Agent {
     this.retryTimer = null;
     if (this.stopping) return;
     this.setState('connecting', {});
-    this.logger.debug({ url: this.config.agentUrl, attempt: this.attempt }, 'connecting');
+    // With several replicas, each connection goes to the next one: a replica that went away is left at once.
+    const url = this.config.agentUrls[this.connections++ % this.config.agentUrls.length] ?? this.config.agentUrl;
+    this.logger.debug({ url, attempt: this.attempt }, 'connecting');
     try {
-      this.connection = this.openConnection();
+      this.connection = this.openConnection(url);
     } catch (err) {
       // The socket constructor throws only for a URL it cannot use; keep retrying like any failure.
-      this.logger.error({ err, url: this.config.agentUrl }, 'could not open a connection');
+      this.logger.error({ err, url }, 'could not open a connection');
       this.connectionClosed({ wasOnline: false, onlineMs: 0, code: 1006, reason: '', serverError: null, socketError: String(err) });
     }
   }
 
-  private openConnection(): AgentConnection {
+  private openConnection(url: string): AgentConnection {
     return new AgentConnection({
-      url: this.config.agentUrl,
+      url,
       keypair: this.keypair,
       hello: this.hello,
       logger: this.logger,

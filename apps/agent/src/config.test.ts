@@ -22,6 +22,7 @@ describe('loadAgentConfig', () => {
     expect(config).toEqual({
       cloudUrl: 'http://127.0.0.1:8080',
       agentUrl: 'ws://127.0.0.1:8080/v1/agent',
+      agentUrls: ['ws://127.0.0.1:8080/v1/agent'],
       dataDir: '/home/alice/.idlegrid/agent',
       keypairPath: '/home/alice/.idlegrid/agent/device-key.json',
       region: 'local',
@@ -52,6 +53,12 @@ describe('loadAgentConfig', () => {
       pricePerGpuHour: '2.25',
       payout,
     });
+  });
+
+  it('takes several replicas, comma-separated, and refuses a list with a bad one', () => {
+    const config = loadAgentConfig({ ...ENV, IDLEGRID_CLOUD_URL: 'http://a:1/, https://b.example/x' });
+    expect(config).toMatchObject({ cloudUrl: 'http://a:1', agentUrl: 'ws://a:1/v1/agent', agentUrls: ['ws://a:1/v1/agent', 'wss://b.example/x/v1/agent'] });
+    expect(configError(() => loadAgentConfig({ ...ENV, IDLEGRID_CLOUD_URL: 'http://a:1,ftp://b' })).context.issues[0]?.path).toBe('cloudUrl');
   });
 
   it('treats empty values as unset', () => {

@@ -7,10 +7,15 @@ import { addressSchema, decimalSchema } from '@idlegrid/protocol';
 
 /** Settings of one agent. Built by loadAgentConfig; nothing reads the environment at import time. */
 export interface AgentConfig {
-  /** The control plane's base URL, http(s), without a trailing slash. Required. */
+  /** The control plane's base URL, http(s), without a trailing slash (the first, when several are given). Required. */
   cloudUrl: string;
   /** The agent gateway, derived from cloudUrl: ws(s)://host[:port][/base]/v1/agent. */
   agentUrl: string;
+  /**
+   * Every replica's gateway, in the order given (`--cloud URL1,URL2,…`): each new connection
+   * tries the next, so an agent whose replica went away reconnects to another.
+   */
+  agentUrls: string[];
   /** Where the agent keeps its state. Default `$IDLEGRID_HOME/agent`, i.e. `~/.idlegrid/agent`. */
   dataDir: string;
   /** The device identity keypair (solana-keygen JSON), created on first start. Default `<dataDir>/device-key.json`. */
@@ -90,7 +95,7 @@ export const DEFAULT_PYTHON = 'python3';
 const inputSchema = z.object({
   cloudUrl: z
     .string({ error: `required: pass --cloud URL or set ${AGENT_CONFIG_ENV.cloudUrl}` })
-    .refine(isHttpUrl, 'expected an http(s) URL such as http://127.0.0.1:8080'),
+    .refine((v) => v.split(',').every((u) => isHttpUrl(u.trim())), 'expected an http(s) URL such as http://127.0.0.1:8080 (or several, comma-separated: one per control-plane replica)'),
   dataDir: z.string(),
   keypairPath: z.string().optional(),
   region: z.string().refine(isRegionId, {
@@ -151,11 +156,13 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, overrides: AgentConfigOv
     });
   }
   const input = parsed.data;
-  const cloudUrl = input.cloudUrl.replace(/\/+$/, '');
+  const cloudUrls = input.cloudUrl.split(',').map((u) => u.trim().replace(/\/+$/, ''));
+  const cloudUrl = cloudUrls[0] ?? input.cloudUrl;
   const dataDir = resolve(expandHome(input.dataDir, home));
   return {
     cloudUrl,
     agentUrl: agentGatewayUrl(cloudUrl),
+    agentUrls: cloudUrls.map(agentGatewayUrl),
     dataDir,
     keypairPath: input.keypairPath ? resolve(expandHome(input.keypairPath, home)) : join(dataDir, 'device-key.json'),
     region: input.region,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { IdlegridError, microIo, type Clock, type RandomSource } from '@idlegrid/domain';
-import { healthResponseSchema } from '@idlegrid/protocol';
+import { healthResponseSchema, replicasResponseSchema } from '@idlegrid/protocol';
 import type { Ledger } from '@idlegrid/chain';
 import type { Store } from '@idlegrid/store';
 import type { AppEnv } from './api/app-env.ts';
@@ -32,6 +32,8 @@ import { LeaseController } from './leases/lease-controller.ts';
 import type { RayInspector } from './leases/ray-inspector.ts';
 import type { LeaseControllerOptions } from './leases/lease-types.ts';
 import { RayProxy } from './proxy/ray-proxy.ts';
+import { forwardToLeader } from './replicas/leader-forward.ts';
+import { singleProcess, type Replication } from './replicas/replication.ts';
 
 export const CLOUD_VERSION = '0.1.0';
 
@@ -53,6 +55,11 @@ export interface CloudDeps {
   onNodeAbandoned?: LeaseControllerOptions['onNodeAbandoned'];
   /** The built web dashboard served at `/` (default apps/dashboard/dist; a hint page when missing). */
   dashboardDir?: string;
+  /**
+   * The replica set this process belongs to (PostgreSQL replicas); absent: one process alone.
+   * Only its leader books leases, settles and closes epochs; followers forward or nudge.
+   */
+  replication?: Replication;
 }
 
 export interface CloudApp {
@@ -69,6 +76,7 @@ export interface CloudApp {
   /** Reward epochs (null without a ledger); `start()` opens the first and closes each one as it ends. */
   epochs: EpochService | null;
   openapi: Record<string, unknown>;
+  replication: Replication;
 }
 
 /** A uniform random source backed by the OS CSPRNG, for ids that must not be guessable. */
@@ -81,7 +89,9 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const metrics = deps.metrics ?? new Metrics();
   const capacity = new Capacity(registry, deps.random);
   const terms = settlementTerms(config);
-  const economy = createStakingGovernance({ config, store, clock, logger, ...(deps.ledger ? { ledger: deps.ledger } : {}), ...(deps.crash ? { crash: deps.crash } : {}) });
+  const replication = deps.replication ?? singleProcess(() => registry.size, () => clock.now());
+  const leading = () => replication.isLeader;
+  const economy = createStakingGovernance({ config, store, clock, logger, leading, ...(deps.ledger ? { ledger: deps.ledger } : {}), ...(deps.crash ? { crash: deps.crash } : {}) });
   const { book, staking, governance } = economy;
   // Governance may change the fee and its burn share (from the next batch); the IO price stays the configured one,
   // since running leases reserved their escrow at it.
@@ -89,6 +99,7 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const settler = deps.ledger
     ? new Settler({
         store, ledger: deps.ledger, clock, logger, terms: governedTerms, settleSeconds: config.settleSeconds, ...(deps.crash ? { crash: deps.crash } : {}),
+        leading, nudgeLeader: () => replication.nudgeSettlement(),
         afterRound: async () => {
           await staking?.round();
           await governance.round();
@@ -127,6 +138,8 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
     tickSeconds: config.leaseTickSeconds,
     ioUsdPrice: terms.ioUsdPrice,
     onEscrowChange: () => settler?.nudge(),
+    onLeasesChanged: () => replication.leasesChanged(),
+    leading,
     onNodeAbandoned:
       deps.onNodeAbandoned ??
       (async (a) => {
@@ -146,6 +159,9 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const ipBuckets = new TokenBuckets({ perSecond: config.rateLimitIpPerSecond, burst: config.rateLimitIpBurst }, clock);
   const keyBuckets = new TokenBuckets({ perSecond: config.rateLimitKeyPerSecond, burst: config.rateLimitKeyBurst }, clock);
   app.use(rateLimitByIp(ipBuckets));
+  // Booking, extending and releasing are the leader's: a follower replica forwards them.
+  app.use('/v1/clusters/*', forwardToLeader(replication));
+  app.use('/v1/clusters', forwardToLeader(replication));
 
   const authenticate = rateLimitedAuthenticator(apiKeyAuthenticator(store, clock), keyBuckets);
   const router = new ApiRouter(app, { maxBodyBytes: config.maxBodyBytes, authenticate });
@@ -167,7 +183,14 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   }
   router.add(
     { method: 'get', path: '/healthz', summary: 'Liveness of the control plane', tag: 'ops', auth: false, response: healthResponseSchema },
-    () => ({ ok: true, version: CLOUD_VERSION, store: store.kind, devicesOnline: registry.size }),
+    () => ({ ok: true, version: CLOUD_VERSION, store: store.kind, devicesOnline: registry.size, replica: { id: replication.id, leader: replication.isLeader } }),
+  );
+  router.add(
+    { method: 'get', path: '/v1/replicas', summary: 'The control-plane replicas this one hears from, and which leads', tag: 'ops', auth: false, response: replicasResponseSchema },
+    () => {
+      const replicas = replication.view().map(({ lastAliveMs, ...r }) => ({ ...r, lastAliveAt: lastAliveMs }));
+      return { self: replication.id, leader: replicas.find((r) => r.leader)?.id ?? null, replicas };
+    },
   );
   addAuthRoutes(router, store, clock, deps.random, config.challengeTtlSeconds);
   addSupplyRoutes(router, registry);
@@ -192,5 +215,5 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   app.get('/v1/openapi.json', (c) => c.json(openapi));
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   serveDashboard(app, deps.dashboardDir);
-  return { app, registry, capacity, leases, proxy, metrics, settler, epochs, economy, openapi };
+  return { app, registry, capacity, leases, proxy, metrics, settler, epochs, economy, openapi, replication };
 }

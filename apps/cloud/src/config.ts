@@ -61,16 +61,21 @@ const schema = z.object({
    */
   verifyAllowanceMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /**
-   * Settlement chain. Only `embedded` (LiteSVM in `<dataDir>/chain`) is wired into the control
-   * plane for now; an RPC URL is refused until the RPC ledger is.
+   * Settlement chain: `embedded` (LiteSVM in `<dataDir>/chain`, one process) or a Solana JSON-RPC
+   * URL (test validator, devnet, mainnet; what several replicas share). With a URL, `authority` is required.
    */
   chain: z
     .string()
     .min(1)
     .default('embedded')
-    .refine((v) => v === 'embedded', {
-      message: 'only "embedded" is supported for now: an RPC URL is not wired into the control plane yet',
-    }),
+    .refine((v) => v === 'embedded' || /^https?:\/\/[^\s]+$/.test(v), { message: 'expected "embedded" or an http(s):// RPC URL' }),
+  /** With an RPC chain: the protocol authority keypair file (solana-keygen JSON), funded with SOL; the same for every replica. */
+  authority: z.string().min(1).optional(),
+  /**
+   * The URL other control-plane replicas reach this one at (requests only the leader serves are
+   * forwarded there). Default: http://<host>:<port> as listened on.
+   */
+  advertiseUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'expected http(s)://host:port').optional(),
   /** Fee on converting a USDC deposit to IO, in basis points. */
   usdcConversionFeeBps: z.coerce.number().int().min(0).max(1_000).default(200),
   /** USD per IO used to convert USDC deposits (the embedded network's reference price). */
@@ -137,6 +142,8 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<Cloud
     verifyCpuN: env['IDLEGRID_VERIFY_CPU_N'],
     verifyAllowanceMs: env['IDLEGRID_VERIFY_ALLOWANCE_MS'],
     chain: env['IDLEGRID_CHAIN'],
+    authority: env['IDLEGRID_AUTHORITY'],
+    advertiseUrl: env['IDLEGRID_ADVERTISE_URL'],
     usdcConversionFeeBps: env['IDLEGRID_USDC_CONVERSION_FEE_BPS'],
     ioUsdReferencePrice: env['IDLEGRID_IO_USD_REFERENCE_PRICE'],
     settleSeconds: env['IDLEGRID_SETTLE_SECONDS'],
@@ -150,7 +157,12 @@ export function loadCloudConfig(env: NodeJS.ProcessEnv, overrides: Partial<Cloud
     logLevel: env['LOG_LEVEL'],
   };
   const merged = { ...dropUndefined(fromEnv), ...dropUndefined(overrides) };
-  const parsed = schema.safeParse(merged);
+  const parsed = schema
+    .refine((c) => c.chain === 'embedded' || c.authority !== undefined, {
+      path: ['authority'],
+      message: 'required with an RPC chain: the funded protocol authority keypair file (IDLEGRID_AUTHORITY or --authority)',
+    })
+    .safeParse(merged);
   if (!parsed.success) {
     throw new IdlegridError('CONFIG_INVALID', {
       issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),

@@ -5,7 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { createAdaptorServer } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { systemClock, type Clock } from '@idlegrid/domain';
-import { openEmbeddedLedger, type IdempotencyStore, type Ledger } from '@idlegrid/chain';
+import { openEmbeddedLedger, openRpcLedger, type IdempotencyStore, type Ledger } from '@idlegrid/chain';
+import { readKeypairFile } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, cryptoRandom, type CloudApp } from './app.ts';
 import type { CloudConfig } from './config.ts';
@@ -20,6 +21,9 @@ import { crashHook } from './settlement/crash-points.ts';
 import { storeIdempotency } from './settlement/store-idempotency.ts';
 import type { FraudEvent, Verifier } from './verification/verifier.ts';
 import { createVerifier } from './verification/wiring.ts';
+import { DeviceRegistry } from './live/device-registry.ts';
+import { applyLeaderMessage, openReplicaSet, startLeaderDuties, type ReplicaSetDeps } from './replicas/replica-wiring.ts';
+import type { ReplicaSet } from './replicas/replica-set.ts';
 
 export interface RunningCloud {
   url: string;
@@ -30,6 +34,8 @@ export interface RunningCloud {
   cloud: CloudApp;
   /** Proof of GPU: challenges devices on hello and at random times. */
   verifier: Verifier;
+  /** With PostgreSQL: this process among the control-plane replicas of that database. */
+  replicas: ReplicaSet | null;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -41,7 +47,8 @@ export async function openCloudStore(config: CloudConfig): Promise<Store> {
 }
 
 /**
- * Opens and bootstraps the settlement chain named by `config.chain` (only `embedded` for now).
+ * Opens and bootstraps the settlement chain named by `config.chain`: the embedded LiteSVM chain
+ * in `<dataDir>/chain`, or a Solana RPC endpoint with the authority keypair `config.authority`.
  * The control plane passes its store as the idempotency store, so a payment is recorded in the
  * same database as the batch it belongs to.
  */
@@ -51,14 +58,19 @@ export async function openCloudLedger(
   options: { idempotency?: IdempotencyStore; crash?: CrashHook } = {},
 ): Promise<Ledger> {
   const crash = options.crash;
-  const ledger = await openEmbeddedLedger({
-    dataDir: join(config.dataDir, 'chain'),
-    clock,
+  const common = {
     ...(options.idempotency ? { idempotency: options.idempotency } : {}),
     ...(crash ? { faults: { afterRecord: () => crash('ledger.after-record'), afterSend: () => crash('ledger.after-send') } } : {}),
-  });
+  };
+  const ledger: Ledger = config.chain === 'embedded'
+    ? await openEmbeddedLedger({ dataDir: join(config.dataDir, 'chain'), clock, ...common })
+    : await openRpcLedger({ url: config.chain, authority: await readKeypairFile(config.authority ?? ''), ...common });
   try {
-    await ledger.bootstrap();
+    // Replicas starting together may race to create the mints; the loser finds them made on its second try.
+    await ledger.bootstrap().catch(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return ledger.bootstrap();
+    });
   } catch (e) {
     await ledger.close().catch(() => undefined);
     throw e;
@@ -69,7 +81,16 @@ export async function openCloudLedger(
 /** Starts the control plane: store, chain, HTTP API, agent gateway and liveness monitor. */
 export async function startCloud(
   config: CloudConfig,
-  options: { logger?: Logger; clock?: Clock; inspector?: RayInspector; onFraud?: (event: FraudEvent) => unknown } = {},
+  options: {
+    logger?: Logger;
+    clock?: Clock;
+    inspector?: RayInspector;
+    onFraud?: (event: FraudEvent) => unknown;
+    /** Replicas: what happens when this replica loses the lead (default: the process exits, for its supervisor to restart it). */
+    onDeposed?: (reason: string) => void;
+    /** Tests: the replicas' bus and leader lock (default: PostgreSQL's). */
+    replicaTransport?: Pick<ReplicaSetDeps, 'bus' | 'lock'>;
+  } = {},
 ): Promise<RunningCloud> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { app: 'cloud' } });
   const clock = options.clock ?? systemClock;
@@ -82,12 +103,41 @@ export async function startCloud(
     await store.close().catch(() => undefined);
     throw e;
   }
-  // Nothing is connected yet after a (re)start: every device must say hello again.
-  await store.devices.markAllOffline(clock.now());
+  const registry = new DeviceRegistry();
+  // With PostgreSQL this process is one replica of the control plane: it joins the others first.
+  let replicas: ReplicaSet | null = null;
+  let bindReplicas: ((targets: { cloud: CloudApp; probes: ProbePlanner }) => void) | null = null;
+  let alone = true;
+  if (config.databaseUrl) {
+    try {
+      const opened = await openReplicaSet({
+        databaseUrl: config.databaseUrl, store, ledger, rpcUrl: config.chain === 'embedded' ? null : config.chain, registry, clock, logger,
+        lossSeconds: config.nodeLossSeconds,
+        onDeposed: options.onDeposed ?? ((reason) => {
+          logger.fatal({ reason }, 'this replica lost the lead; exiting so that its supervisor restarts it as a follower');
+          process.exit(70);
+        }),
+        ...options.replicaTransport,
+      });
+      replicas = opened.set;
+      bindReplicas = opened.bind;
+      alone = (await replicas.join()).alone;
+    } catch (e) {
+      await replicas?.stop().catch(() => undefined);
+      await ledger.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+      throw e;
+    }
+  }
+  // Nothing is connected yet after a (re)start: every device must say hello again (unless other replicas hold them).
+  if (alone) await store.devices.markAllOffline(clock.now());
 
   const metrics = new Metrics();
   const countMessage = metrics.counter('idlegrid_agent_messages_total', 'Agent messages by type and result');
-  const cloud = createCloudApp({ config, store, clock, random: cryptoRandom, logger, metrics, inspector: options.inspector ?? rayStateInspector, ledger, ...(crash ? { crash } : {}) });
+  const cloud = createCloudApp({
+    config, store, clock, random: cryptoRandom, logger, metrics, inspector: options.inspector ?? rayStateInspector, ledger, registry,
+    ...(crash ? { crash } : {}), ...(replicas ? { replication: replicas } : {}),
+  });
   await cloud.economy.book.load(store);
   const liveness = new LivenessMonitor({
     registry: cloud.registry,
@@ -116,7 +166,10 @@ export async function startCloud(
     },
     removed: (d) => probes.forget(d.id),
   });
-  const probeTimer = setInterval(() => sendProbes(probes.plan(Math.max(100, Math.ceil(cloud.registry.size / 10)))), config.probeSeconds * 1000);
+  // Probe rounds over the whole pool are the leader's; a new device's first probes are its own replica's.
+  const probeTimer = setInterval(() => {
+    if (cloud.replication.isLeader) sendProbes(probes.plan(Math.max(100, Math.ceil(cloud.registry.size / 10))));
+  }, config.probeSeconds * 1000);
   probeTimer.unref();
   const verifier = createVerifier({
     config, store, registry: cloud.registry, capacity: cloud.capacity, clock, random: cryptoRandom, logger,
@@ -126,7 +179,7 @@ export async function startCloud(
       ...(options.onFraud ? [options.onFraud] : []),
     ],
   });
-  await verifier.start();
+  await verifier.start({ cancelStale: alone });
   const gateway = new AgentGateway({
     store,
     registry: cloud.registry,
@@ -138,9 +191,12 @@ export async function startCloud(
     helloTimeoutSeconds: config.helloTimeoutSeconds,
     messageRate: { perSecond: config.agentMessagesPerSecond, burst: config.agentMessageBurst },
     countMessage: (type, result) => countMessage({ type, result }),
-    onLeaseStatus: (device, message) => cloud.leases.onLeaseStatus(device, message),
+    onLeaseStatus: (device, message) => (replicas ? replicas.toLeader(device.id, message) : applyLeaderMessage({ cloud, probes }, device.id, message)),
     onRunningLeases: (device, leases) => cloud.leases.onRunningLeases(device, leases),
-    onProbeResult: (device, rtts) => probes.noteResult(device.id, rtts),
+    onProbeResult: (device, message) => {
+      probes.noteResult(device.id, message.rtts);
+      if (replicas && !replicas.isLeader) replicas.toLeader(device.id, message);
+    },
     onDeviceReady: (device) => verifier.deviceReady(device),
     onVerifyResult: (device, message) => verifier.onResult(device, message),
     observeHeartbeatLag: metrics.histogram(
@@ -172,17 +228,27 @@ export async function startCloud(
     server.listen(config.port, config.host, () => resolve());
   });
   liveness.start();
-  await cloud.leases.start();
-  cloud.settler?.start();
-  cloud.epochs?.start();
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  logger.info({ url, store: store.kind, chain: ledger.backend }, 'control plane listening');
+  // A follower keeps its reservations and lease-node index in step with the leader's (also between nudges).
+  const followerRefresh = setInterval(() => {
+    if (!cloud.replication.isLeader) cloud.leases.refreshIndex().catch((err: unknown) => logger.warn({ err }, 'could not re-read lease reservations'));
+  }, 5_000);
+  followerRefresh.unref();
+  if (replicas && bindReplicas) {
+    bindReplicas({ cloud, probes });
+    replicas.start(config.advertiseUrl ?? url);
+  } else {
+    await startLeaderDuties(cloud);
+  }
+  logger.info({ url, store: store.kind, chain: ledger.backend, replica: cloud.replication.id }, 'control plane listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(probeTimer);
+      clearInterval(followerRefresh);
+      await replicas?.stop();
       for (const t of probeTimers) clearTimeout(t);
       await cloud.leases.stop();
       await cloud.settler?.stop();
@@ -197,5 +263,5 @@ export async function startCloud(
     })();
     return closing;
   };
-  return { url, port, store, ledger, cloud, verifier, logger, close };
+  return { url, port, store, ledger, cloud, verifier, replicas, logger, close };
 }

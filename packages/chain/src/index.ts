@@ -8,5 +8,6 @@ export { loadOrCreateSignerFile, readSignerFile } from './keyfile.ts';
 export { signerFromSeed, decodeBase64Transaction, MAX_TRANSACTION_BYTES, type ChainSigner } from './wire.ts';
 export { associatedTokenAddress, MEMO_PROGRAM, TOKEN_PROGRAM, ASSOCIATED_TOKEN_PROGRAM } from './programs.ts';
 export { openEmbeddedLedger, EmbeddedBackend, type EmbeddedLedger, type EmbeddedLedgerOptions } from './embedded/index.ts';
-export { openRpcLedger, RpcBackend, type RpcLedgerOptions, type RpcBackendOptions } from './rpc/index.ts';
+export { openRpcLedger, requestSolAirdrop, RpcBackend, type RpcLedgerOptions, type RpcBackendOptions } from './rpc/index.ts';
+export { startLiteSvmRpc } from './rpc/litesvm-rpc-shim.ts';
 export { benchSettlement, type SettlementBenchOptions, type SettlementBenchResult } from './bench.ts';

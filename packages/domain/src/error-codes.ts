@@ -38,6 +38,7 @@ export interface ErrorContexts {
   RAY_UNREACHABLE: { id: string; reason: string };
   CLOUD_UNREACHABLE: { url: string; reason: string };
   CLOUD_ERROR: { status: number; code: string; message: string };
+  NO_LEADER: { reason: string; retryAfterSeconds: number };
   CHAIN_DEPOSIT_MALFORMED: { reason: string };
   CHAIN_DEPOSIT_WRONG_DESTINATION: { reason: string };
   CHAIN_DEPOSIT_WRONG_MINT: { reason: string };
@@ -119,6 +120,7 @@ export const ERROR_MESSAGES: { readonly [C in ErrorCode]: string } = {
   GOV_VOTING_CLOSED: 'Voting on proposal $id ended at $endedAt; see `idlegrid gov list` for open proposals',
   GOV_ALREADY_VOTED: 'Wallet $voter already voted on proposal $id; a vote cannot be changed',
   GOV_NO_VOTING_POWER: 'Wallet $voter had no active stake when proposal $id was made, so it has no vote on it',
+  NO_LEADER: 'No control-plane replica can take this request now ($reason); retry in $retryAfterSeconds s',
   STORE_ERROR: 'Store failure during $operation: $reason',
   INTERNAL: 'Internal error: $reason',
 };
@@ -159,6 +161,7 @@ export const ERROR_HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
   RAY_UNREACHABLE: 502,
   CLOUD_UNREACHABLE: 503,
   CLOUD_ERROR: 502,
+  NO_LEADER: 503,
   CHAIN_DEPOSIT_MALFORMED: 400,
   CHAIN_DEPOSIT_WRONG_DESTINATION: 400,
   CHAIN_DEPOSIT_WRONG_MINT: 400,

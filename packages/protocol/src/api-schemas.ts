@@ -124,4 +124,24 @@ export const healthResponseSchema = z.object({
   version: z.string(),
   store: z.enum(['sqlite', 'postgres']),
   devicesOnline: z.number().int(),
+  /** This control-plane process among its replicas (one process alone is its own leader). */
+  replica: z.object({ id: z.string(), leader: z.boolean() }),
+});
+
+export const replicaViewSchema = z.object({
+  id: z.string(),
+  /** Where the other replicas reach it. */
+  url: z.string(),
+  leader: z.boolean(),
+  /** Agents connected to it. */
+  devices: z.number().int(),
+  /** When this replica last heard that it is alive (unix ms). */
+  lastAliveAt: z.number().int(),
+});
+export const replicasResponseSchema = z.object({
+  /** The replica that answered. */
+  self: z.string(),
+  /** The leader's id; null while none is known (an election takes up to a few seconds). */
+  leader: z.string().nullable(),
+  replicas: z.array(replicaViewSchema),
 });

@@ -4,6 +4,7 @@ export type { StoreKind } from './repo-context.ts';
 export type { JsonValue } from './json.ts';
 export { isStoreConflict } from './errors.ts';
 export { ADVISORY_LOCKS } from './advisory-locks.ts';
+export { openPgChannel, pgLeaderLock, PG_NOTIFY_MAX_BYTES, type PgChannel, type PgChannelOptions, type PgLeaderLock } from './pg-coordination.ts';
 export type {
   DeviceFilter, DeviceHello, DeviceListOptions, DeviceRecord, DeviceSeen, DeviceStanding, DeviceStatus,
   DevicesRepo, NetworkCoordinate,

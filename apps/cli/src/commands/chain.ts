@@ -1,11 +1,12 @@
 import { access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { isChainError, openRpcLedger, TOKENS, type Ledger, type LedgerInfo } from '@idlegrid/chain';
+import { isChainError, openRpcLedger, requestSolAirdrop, startLiteSvmRpc, TOKENS, type Ledger, type LedgerInfo } from '@idlegrid/chain';
 import { loadCloudConfig, openCloudLedger } from '@idlegrid/cloud';
-import { IdlegridError, systemClock } from '@idlegrid/domain';
+import { IdlegridError, isAddress, systemClock, type Address } from '@idlegrid/domain';
 import { readKeypairFile } from '@idlegrid/protocol';
 import { emit, table, type GlobalOptions } from '../output.ts';
+import { waitForSignal } from '../signals.ts';
 
 interface InitOptions {
   chain?: string;
@@ -36,6 +37,28 @@ export function addChainCommands(program: Command, globals: () => GlobalOptions)
       const target = opts.chain ?? process.env['IDLEGRID_CHAIN'] ?? 'embedded';
       const result = target === 'embedded' ? await initEmbedded(opts) : await initRpc(parseRpcUrl(target), opts);
       emit(globals(), result, () => renderInit(result));
+    });
+
+  chain
+    .command('node')
+    .description(
+      'Run a local Solana JSON-RPC endpoint over LiteSVM until interrupted, for control-plane replicas on one machine to share '
+      + '(--chain URL). Not a validator: its state is in memory and gone when it stops; use a test validator, devnet or mainnet beyond one machine.',
+    )
+    .option('--port <port>', 'TCP port (0 picks a free one)', '8899')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--fund <address...>', 'give each address 100 SOL at start (the protocol authority needs SOL for fees and rent)')
+    .action(async (opts: { port: string; host: string; fund?: string[] }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw invalid('--port', 'expected a TCP port number (0 picks a free one)');
+      const bad = (opts.fund ?? []).find((a) => !isAddress(a));
+      if (bad !== undefined) throw invalid('--fund', `not a Solana address: ${bad}`);
+      const node = await startLiteSvmRpc({ port, host: opts.host });
+      for (const to of opts.fund ?? []) await onChain(() => requestSolAirdrop(node.url, to as Address, 100_000_000_000n));
+      emit(globals(), { ready: true, url: node.url, funded: opts.fund ?? [] }, () =>
+        `Solana JSON-RPC (LiteSVM, in memory) on ${node.url}. Next: idlegrid chain init --chain ${node.url} --authority FILE. Ctrl-C to stop.`);
+      await waitForSignal();
+      await node.close();
     });
 }
 

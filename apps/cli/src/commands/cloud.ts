@@ -15,6 +15,8 @@ interface ServeOptions {
   dataDir?: string;
   databaseUrl?: string;
   chain?: string;
+  authority?: string;
+  advertiseUrl?: string;
 }
 
 interface SearchOptions {
@@ -30,12 +32,18 @@ export function addCloudCommands(program: Command, globals: () => GlobalOptions)
 
   cloud
     .command('serve')
-    .description('Run a control plane (HTTP API + agent gateway) until interrupted')
+    .description(
+      'Run a control plane (HTTP API + agent gateway) until interrupted. Several on one PostgreSQL (--database-url) are replicas: '
+      + 'agents and buyers may use any of them; one leads (scheduler, settlement, epochs) and another takes over when it goes away. '
+      + 'Replicas must share a chain: start each with the same --chain URL and --authority.',
+    )
     .option('--port <port>', 'TCP port (0 picks a free one)', '8470')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--data-dir <dir>', 'directory for the embedded database')
-    .option('--database-url <url>', 'use PostgreSQL (postgres://…) instead of embedded SQLite')
-    .option('--chain <chain>', 'settlement chain: embedded (default; an RPC URL is not wired yet)')
+    .option('--data-dir <dir>', 'directory for the embedded database and chain')
+    .option('--database-url <url>', 'use PostgreSQL (postgres://…) instead of embedded SQLite; replicas share one')
+    .option('--chain <chain>', 'settlement chain: embedded (LiteSVM in <data-dir>/chain; default) or a Solana RPC URL (http[s]://…)')
+    .option('--authority <file>', 'with an RPC chain: the protocol authority keypair (solana-keygen JSON, funded with SOL)')
+    .option('--advertise-url <url>', 'where the other replicas reach this one (default http://<host>:<port>)')
     .action(async (opts: ServeOptions) => {
       const config = loadCloudConfig(process.env, {
         ...(opts.port !== undefined ? { port: opts.port } : {}),
@@ -43,9 +51,13 @@ export function addCloudCommands(program: Command, globals: () => GlobalOptions)
         ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
         ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
         ...(opts.chain !== undefined ? { chain: opts.chain } : {}),
+        ...(opts.authority !== undefined ? { authority: opts.authority } : {}),
+        ...(opts.advertiseUrl !== undefined ? { advertiseUrl: opts.advertiseUrl } : {}),
       });
       const running = await startCloud(config);
-      emit(globals(), { ready: true, url: running.url, store: running.store.kind }, () => `Control plane on ${running.url} (store: ${running.store.kind}). Ctrl-C to stop.`);
+      const replica = { id: running.cloud.replication.id, leader: running.cloud.replication.isLeader };
+      emit(globals(), { ready: true, url: running.url, store: running.store.kind, chain: running.ledger.backend, replica }, () =>
+        `Control plane on ${running.url} (store: ${running.store.kind}, chain: ${running.ledger.backend}, replica ${replica.id}). Ctrl-C to stop.`);
       await waitForSignal();
       await running.close();
     });

@@ -19,6 +19,7 @@ interface UpOptions {
   dataDir?: string;
   databaseUrl?: string;
   chain?: string;
+  authority?: string;
   epochSeconds?: string;
   readyTimeout: string;
   demo?: boolean;
@@ -36,7 +37,8 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--data-dir <dir>', 'where the network keeps its database and agent keys (default $IDLEGRID_HOME/network)')
     .option('--database-url <url>', 'use PostgreSQL (postgres://…) instead of embedded SQLite')
-    .option('--chain <chain>', 'settlement chain: embedded (default; an RPC URL is not wired yet)')
+    .option('--chain <chain>', 'settlement chain: embedded (LiteSVM in <data-dir>; default) or a Solana RPC URL (then --authority; --demo needs embedded, for its airdrop)')
+    .option('--authority <file>', 'with an RPC chain: the protocol authority keypair (solana-keygen JSON, funded with SOL)')
     .option('--epoch-seconds <s>', 'reward epoch length in seconds (default 3600; e.g. 20 for a quick local network)')
     .option('--settle-seconds <s>', 'settlement interval: one batch of payouts per this many seconds (default 10 on a local network)')
     .option('--ready-timeout <s>', 'seconds to wait for the agents to come online', '60')
@@ -55,6 +57,7 @@ export function addUpCommand(program: Command, globals: () => GlobalOptions): vo
         ...(opts.settleSeconds !== undefined ? { settleSeconds: opts.settleSeconds } : process.env['IDLEGRID_SETTLE_SECONDS'] ? {} : { settleSeconds: 10 }),
         ...(opts.epochSeconds !== undefined ? { epochSeconds: opts.epochSeconds } : {}),
         ...(opts.chain !== undefined ? { chain: opts.chain } : {}),
+        ...(opts.authority !== undefined ? { authority: opts.authority } : {}),
         ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
       });
       await mkdir(dataDir, { recursive: true });

@@ -94,7 +94,7 @@ export function addWorkerCommands(program: Command, globals: () => GlobalOptions
       const keypair = await readKeypairFile(config.keypairPath).catch((e: unknown) => {
         throw new IdlegridError('KEYPAIR_INVALID', { path: config.keypairPath, reason: 'no device key yet; run `idlegrid worker start` first' }, { cause: e });
       });
-      const device = await new CloudClient(cloudUrl, process.env).get<DeviceDetail>(`/v1/devices/${toDeviceId(keypair.address)}`);
+      const device = await new CloudClient(config.cloudUrl, process.env).get<DeviceDetail>(`/v1/devices/${toDeviceId(keypair.address)}`);
       const e = device.earnings;
       emit(g, device, () =>
         [

@@ -9,9 +9,8 @@ export function errorResponse(c: Context, err: unknown, logger: Logger): Respons
   if (error.httpStatus >= 500) logger.error({ err, path: c.req.path }, 'request failed');
   const body: ErrorBody = { error: { code: error.code, message: error.message, details: { ...error.context } } };
   const headers: Record<string, string> = {};
-  if (error.code === 'RATE_LIMITED') {
-    headers['retry-after'] = String((error.context as { retryAfterSeconds: number }).retryAfterSeconds);
-  }
+  const retryAfter = (error.context as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
   if (error.code === 'METHOD_NOT_ALLOWED') headers['allow'] = (error.context as { allowed: readonly string[] }).allowed.join(', ');
   return c.json(body, error.httpStatus as 400, headers);
 }

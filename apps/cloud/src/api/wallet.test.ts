@@ -199,10 +199,13 @@ describe('wallet API over an embedded ledger', () => {
 });
 
 describe('cloud config: chain', () => {
-  it('defaults to embedded, reads IDLEGRID_CHAIN, and refuses an RPC URL as not wired yet', () => {
+  it('defaults to embedded, reads IDLEGRID_CHAIN, and takes an RPC URL only with the authority keypair', () => {
     expect(loadCloudConfig({}).chain).toBe('embedded');
     expect(loadCloudConfig({ IDLEGRID_CHAIN: 'embedded' }).chain).toBe('embedded');
-    expect(() => loadCloudConfig({}, { chain: 'https://api.devnet.solana.com' })).toThrow(/not wired/);
+    expect(() => loadCloudConfig({}, { chain: 'https://api.devnet.solana.com' })).toThrow(/authority/);
     expect(() => loadCloudConfig({ IDLEGRID_CHAIN: 'http://127.0.0.1:8899' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
+    expect(() => loadCloudConfig({}, { chain: 'ftp://x' })).toThrow(/http\(s\)/);
+    const rpc = loadCloudConfig({ IDLEGRID_CHAIN: 'http://127.0.0.1:8899', IDLEGRID_AUTHORITY: '/keys/authority.json' });
+    expect(rpc).toMatchObject({ chain: 'http://127.0.0.1:8899', authority: '/keys/authority.json' });
   });
 });

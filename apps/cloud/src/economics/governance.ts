@@ -29,6 +29,8 @@ export interface GovernanceDeps {
   votingSeconds: number;
   timelockSeconds: number;
   crash?: CrashHook;
+  /** Whether this control plane may send anchors now (default: always); on a follower replica the leader's round anchors the vote. */
+  leading?: () => boolean;
 }
 
 export const voteMemo = (proposalId: string, choice: VoteChoice, bodyHash: string): string => `idlegrid:vote:${proposalId}:${choice}:${bodyHash}`;
@@ -92,7 +94,7 @@ export class GovernanceService {
     this.d.crash?.('vote.recorded');
     let anchorSignature: string | null = null;
     try {
-      anchorSignature = await this.anchor(recorded);
+      if (this.d.leading?.() !== false) anchorSignature = await this.anchor(recorded);
     } catch (error) {
       this.d.logger.warn({ err: error, proposal: proposal.id, voter: input.voter }, 'vote recorded; its anchor is left for the next round');
     }

@@ -32,13 +32,15 @@ export function createStakingGovernance(deps: {
   logger: Logger;
   ledger?: Ledger;
   crash?: CrashHook;
+  /** Whether this control plane sends to the chain now (the leader replica; default always). */
+  leading?: () => boolean;
 }): StakingGovernance {
   const { config, store, clock, logger } = deps;
   const book = ParamBook.fromConfig(config);
-  const crash = deps.crash ? { crash: deps.crash } : {};
-  const staking = deps.ledger ? new StakingService({ store, ledger: deps.ledger, clock, book, logger, ...crash }) : null;
+  const hooks = { ...(deps.crash ? { crash: deps.crash } : {}), ...(deps.leading ? { leading: deps.leading } : {}) };
+  const staking = deps.ledger ? new StakingService({ store, ledger: deps.ledger, clock, book, logger, ...hooks }) : null;
   const governance = new GovernanceService({
-    store, clock, book, logger, ledger: deps.ledger ?? null, votingSeconds: config.govVotingSeconds, timelockSeconds: config.govTimelockSeconds, ...crash,
+    store, clock, book, logger, ledger: deps.ledger ?? null, votingSeconds: config.govVotingSeconds, timelockSeconds: config.govTimelockSeconds, ...hooks,
   });
   return { book, staking, governance };
 }

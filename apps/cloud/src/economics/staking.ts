@@ -29,6 +29,8 @@ export interface StakingDeps {
   book: ParamBook;
   logger: Logger;
   crash?: CrashHook;
+  /** Whether this control plane may pay now (default: always); a follower replica records slashes and leaves paying to the leader's round. */
+  leading?: () => boolean;
 }
 
 export interface Coverage {
@@ -176,7 +178,7 @@ export class StakingService {
     });
     if (outcome === null) return null;
     this.d.crash?.('slash.recorded');
-    if (outcome.paidAtMs !== null) return outcome;
+    if (outcome.paidAtMs !== null || this.d.leading?.() === false) return outcome;
     try {
       return await this.paySlash(outcome);
     } catch (error) {

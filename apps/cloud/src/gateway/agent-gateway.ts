@@ -4,7 +4,7 @@ import { WebSocketServer } from 'ws';
 import { parseUsd, toDeviceId } from '@idlegrid/domain';
 import {
   AGENT_MESSAGE_LIMIT_BYTES, type AgentSessionMessage, type HeartbeatMessage, type HelloMessage, type LeaseStatusMessage,
-  type VerifyResultMessage,
+  type ProbeResultMessage, type VerifyResultMessage,
 } from '@idlegrid/protocol';
 import type { Store } from '@idlegrid/store';
 import type { DeviceRegistry, LiveDevice } from '../live/device-registry.ts';
@@ -20,7 +20,7 @@ export interface GatewayOptions extends SessionSettings {
   /** Lease status reports go to the lease controller. */
   onLeaseStatus?: (device: LiveDevice, message: LeaseStatusMessage) => void;
   /** RTTs an agent measured to the peers it was asked to probe. */
-  onProbeResult?: (device: LiveDevice, rtts: Array<{ deviceId: string; rttMs: number | null }>) => void;
+  onProbeResult?: (device: LiveDevice, message: ProbeResultMessage) => void;
   /** The leases a heartbeat says the device runs, with the agent's signed cumulative GPU-seconds for each. */
   onRunningLeases?: (device: LiveDevice, leases: HeartbeatMessage['leases']) => void;
   /** The device was welcomed (registered and told so): it is ready for commands such as a verification challenge. */
@@ -130,7 +130,7 @@ export class AgentGateway {
         this.o.onLeaseStatus?.(device, message);
         break;
       case 'probe-result':
-        this.o.onProbeResult?.(device, message.rtts);
+        this.o.onProbeResult?.(device, message);
         break;
       case 'verify-result':
         this.o.onVerifyResult?.(device, message);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { IdlegridError, newLeaseId, type Address, type LeaseId } from '@idlegrid/domain';
+import { IdlegridError, newLeaseId, type Address, type DeviceId, type LeaseId } from '@idlegrid/domain';
 import type { ClusterRequest, LeaseStatusMessage } from '@idlegrid/protocol';
 import type { LeaseRecord } from '@idlegrid/store';
 import type { LiveDevice } from '../live/device-registry.ts';
@@ -29,11 +29,19 @@ export class LeaseController {
 
   /** Restores slot reservations of active leases and starts the reconcile loop. */
   async start(): Promise<void> {
-    for (const [deviceId, slots] of await this.o.store.leases.activeSlotsByDevice()) {
-      this.o.capacity.restoreReservation(deviceId, slots);
-    }
+    await this.refreshIndex();
     this.timer = setInterval(() => void this.tick(), this.o.tickSeconds * 1000);
     this.timer.unref();
+  }
+
+  /**
+   * Re-reads from the store which slots active leases hold and which devices serve them: at
+   * start, and on a follower replica whenever the leader changed leases (so its quotes and its
+   * heartbeat flushes of lease nodes follow the leader's bookings).
+   */
+  async refreshIndex(): Promise<void> {
+    this.o.capacity.replaceReservations(await this.o.store.leases.activeSlotsByDevice());
+    this.reconciler.trackAll(await this.o.store.leases.activeNodes());
   }
 
   async stop(): Promise<void> {
@@ -88,6 +96,7 @@ export class LeaseController {
         return created;
       });
       this.o.onEscrowChange?.();
+      this.o.onLeasesChanged?.();
       this.o.logger.info({ leaseId: id, devices: result.devices.length, slots: result.slots }, 'lease booked');
       this.schedule(id);
       return lease;
@@ -133,8 +142,7 @@ export class LeaseController {
     return lease;
   }
 
-  onLeaseStatus(device: LiveDevice, message: LeaseStatusMessage): void {
-    const deviceId = device.id;
+  onLeaseStatus(deviceId: DeviceId, message: LeaseStatusMessage): void {
     void this.locks
       .run(message.leaseId, () => this.reconciler.applyStatus(deviceId, message))
       .then(() => this.schedule(message.leaseId), (err: unknown) => this.o.logger.error({ err, deviceId }, 'lease status failed'));
@@ -167,7 +175,9 @@ export class LeaseController {
       .catch((err: unknown) => this.o.logger.error({ err }, 'running-lease check failed'));
   }
 
-  private deviceLost(device: LiveDevice): void {
+  /** A device left the registry: its active nodes end at its last heartbeat (the leader's job). */
+  deviceLost(device: Pick<LiveDevice, 'id' | 'lastSeenMs'>): void {
+    if (this.o.leading && !this.o.leading()) return;
     void this.o.store.leases.activeNodesOnDevice(device.id).then(
       (nodes) => {
         for (const node of nodes) {

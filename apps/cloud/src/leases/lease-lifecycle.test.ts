@@ -50,7 +50,7 @@ afterEach(async () => {
 
 function status(leaseId: LeaseId, device: LiveDevice, state: LeaseStatusMessage['state'], extra: Partial<LeaseStatusMessage> = {}): void {
   const message = { type: 'lease-status', seq: 1, leaseId, state, rayNodeId: null, endpoint: null, reason: null, sig: '1'.repeat(64), ...extra } as LeaseStatusMessage;
-  cloud.leases.onLeaseStatus(device, message);
+  cloud.leases.onLeaseStatus(device.id, message);
 }
 
 /** Assign messages the fake agents have already acted on. */

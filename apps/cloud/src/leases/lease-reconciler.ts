@@ -254,6 +254,13 @@ export class LeaseReconciler {
     }
   }
 
+  /** Replaces the whole node index with the active nodes of every lease, as the store has them. */
+  trackAll(active: readonly LeaseNodeRecord[]): void {
+    this.nodeLease.clear();
+    this.nodesByDevice.clear();
+    for (const n of active) this.indexNode(n);
+  }
+
   private trackDevices(leaseId: LeaseId, active: LeaseNodeRecord[]): void {
     const keep = new Set(active.map((n) => n.id));
     for (const [nodeId, owner] of this.nodeLease) {
@@ -261,16 +268,20 @@ export class LeaseReconciler {
       this.nodeLease.delete(nodeId);
       for (const set of this.nodesByDevice.values()) set.delete(nodeId);
     }
-    for (const n of active) {
-      this.nodeLease.set(n.id, leaseId);
-      const set = this.nodesByDevice.get(n.deviceId) ?? new Set<number>();
-      set.add(n.id);
-      this.nodesByDevice.set(n.deviceId, set);
-    }
+    for (const n of active) this.indexNode(n);
   }
 
+  private indexNode(n: LeaseNodeRecord): void {
+    this.nodeLease.set(n.id, n.leaseId);
+    const set = this.nodesByDevice.get(n.deviceId) ?? new Set<number>();
+    set.add(n.id);
+    this.nodesByDevice.set(n.deviceId, set);
+  }
+
+  /** Every change of a lease or its nodes is recorded as an event; followers hear of it too. */
   private async event(subject: string, kind: string, data: Record<string, string | number | null | string[]>): Promise<void> {
     await this.o.store.events.append({ kind, subject, data, atMs: this.o.clock.now() });
+    this.o.onLeasesChanged?.();
   }
 }
 

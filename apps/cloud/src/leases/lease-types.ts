@@ -24,6 +24,13 @@ export interface LeaseControllerOptions {
   ioUsdPrice: MicroUsd;
   /** Called after escrow changed (a booking, an extension, a lease ended) so settlement acts soon. */
   onEscrowChange?: () => void;
+  /** Called after a lease or its nodes changed (follower replicas then re-read reservations). */
+  onLeasesChanged?: () => void;
+  /**
+   * Whether this control plane runs the leases now (default: always). A follower replica leaves
+   * device losses to the leader, which hears of them too.
+   */
+  leading?: () => boolean;
   /**
    * Called once when a node that had joined its running cluster is lost (device gone or Ray reports
    * it dead) instead of being released: the supplier abandoned the lease (slash_abandon_bps).

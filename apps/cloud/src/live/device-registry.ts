@@ -5,6 +5,12 @@ import type { HardwareReport, NetworkCoordinate } from '@idlegrid/protocol';
 export interface LiveDevice {
   readonly id: DeviceId;
   readonly sessionId: number;
+  /**
+   * The replica holding the agent's connection when that is another control-plane replica
+   * (absent: this process holds it). Only the owner judges a device's liveness and talks to it;
+   * `send` on a remote entry goes through the owner.
+   */
+  readonly owner?: string;
   readonly gpuModel: GpuModel;
   readonly slots: number;
   readonly region: RegionId;
@@ -55,7 +61,8 @@ export class DeviceRegistry {
   connect(device: LiveDevice): LiveDevice | undefined {
     const previous = this.devices.get(device.id);
     this.devices.set(device.id, device);
-    this.dirty.add(device.id);
+    if (device.owner === undefined) this.dirty.add(device.id);
+    else this.dirty.delete(device.id);
     for (const l of this.listeners) l.connected?.(device);
     return previous;
   }
@@ -71,6 +78,14 @@ export class DeviceRegistry {
       device.coordinate = coordinate;
       for (const l of this.listeners) l.moved?.(device);
     }
+  }
+
+  /** Sets the coordinate of a device another replica holds (its owner reported the move). */
+  move(id: DeviceId, coordinate: NetworkCoordinate & { error?: number }): void {
+    const device = this.devices.get(id);
+    if (!device || sameCoordinate(device.coordinate, coordinate)) return;
+    device.coordinate = coordinate;
+    for (const l of this.listeners) l.moved?.(device);
   }
 
   /** Removes the device if `sessionId` is still its current connection; returns it if removed. */
@@ -93,10 +108,10 @@ export class DeviceRegistry {
     for (const l of this.listeners) l.standingChanged?.(device);
   }
 
-  /** Devices silent for longer than `lossMs` at `nowMs`. */
+  /** Devices connected here that were silent for longer than `lossMs` at `nowMs` (other replicas judge theirs). */
   silentSince(nowMs: number, lossMs: number): LiveDevice[] {
     const lost: LiveDevice[] = [];
-    for (const d of this.devices.values()) if (nowMs - d.lastSeenMs > lossMs) lost.push(d);
+    for (const d of this.devices.values()) if (d.owner === undefined && nowMs - d.lastSeenMs > lossMs) lost.push(d);
     return lost;
   }
 

@@ -53,11 +53,18 @@ export class Capacity {
     return true;
   }
 
-  /** Records slots held by a lease found in the store (control-plane restart). */
-  restoreReservation(deviceId: DeviceId, slots: number): void {
-    this.reserved.set(deviceId, (this.reserved.get(deviceId) ?? 0) + slots);
-    const live = this.registry.get(deviceId);
-    if (live) this.add(live);
+  /**
+   * Replaces every reservation with the slots active leases hold in the store (a control-plane
+   * start, a replica taking the lead, or a follower catching up with the leader's bookings).
+   */
+  replaceReservations(slotsByDevice: ReadonlyMap<DeviceId, number>): void {
+    const touched = new Set<DeviceId>([...this.reserved.keys(), ...slotsByDevice.keys()]);
+    this.reserved.clear();
+    for (const [id, slots] of slotsByDevice) if (slots > 0) this.reserved.set(id, slots);
+    for (const id of touched) {
+      const live = this.registry.get(id);
+      if (live) this.add(live);
+    }
   }
 
   /** Gives slots back to the pool when a lease lets go of a device. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Ledger } from '@idlegrid/chain';
 import type { Address, Clock, DeviceId, LeaseId } from '@idlegrid/domain';
-import type { LeaseAccountRecord, MeterRecord, SettlementBatchRecord, Store } from '@idlegrid/store';
+import type { DepositRecord, LeaseAccountRecord, MeterRecord, SettlementBatchRecord, Store, WithdrawalRecord } from '@idlegrid/store';
 import { ChainTasks, type CrashHook } from './chain-tasks.ts';
 import { allowedByUsage, batchId, meterNode, netPayouts, planBatch, priceRecord, protocolFee, type SettlementTerms } from './metering.ts';
 
@@ -19,6 +19,12 @@ export interface SettlerOptions {
   crash?: CrashHook;
   /** Runs at the end of every round (staking and governance finish what a crash left there); a failure is logged. */
   afterRound?: () => Promise<unknown>;
+  /**
+   * Whether this control plane settles now (default: always). Only the leader replica sends
+   * anything to the chain; on a follower a nudge goes to the leader (`nudgeLeader`).
+   */
+  leading?: () => boolean;
+  nudgeLeader?: () => void;
 }
 
 export interface RoundReport {
@@ -66,12 +72,41 @@ export class Settler {
 
   /** Asks for a round soon (after a booking, a release or a deposit); rounds never overlap. */
   nudge(delayMs = 200): void {
+    if (!this.leads()) {
+      this.o.nudgeLeader?.();
+      return;
+    }
     if (this.stopped || this.nudgeTimer) return;
     this.nudgeTimer = setTimeout(() => {
       this.nudgeTimer = undefined;
       this.round().catch((err: unknown) => this.o.logger.warn({ err }, 'settlement round failed; the next round resumes it'));
     }, delayMs);
     this.nudgeTimer.unref();
+  }
+
+  /**
+   * Backs a USDC deposit's IO credit on chain now (the leader) or in the leader's next round; a
+   * failure is left for the next round too.
+   */
+  async convertSoon(deposit: DepositRecord): Promise<void> {
+    if (!this.leads()) return this.nudge();
+    await this.tasks.convert(deposit).catch(() => this.nudge());
+  }
+
+  /** Sends a recorded withdrawal now (the leader; its signature) or in the leader's next round (null). */
+  async withdrawSoon(withdrawal: WithdrawalRecord): Promise<string | null> {
+    if (!this.leads()) {
+      this.nudge();
+      return null;
+    }
+    return this.tasks.withdraw(withdrawal).catch(() => {
+      this.nudge();
+      return null;
+    });
+  }
+
+  private leads(): boolean {
+    return this.o.leading?.() ?? true;
   }
 
   /** Runs one round now (serialized with any other). */

@@ -69,8 +69,12 @@ export class Verifier {
     d.registry.subscribe({ removed: (device) => this.track(this.deviceGone(device)) });
   }
 
-  /** Cancels challenges left pending by an earlier run (no verdict: the server went away, not the device). */
-  async start(): Promise<void> {
+  /**
+   * Cancels challenges left pending by an earlier run (no verdict: the server went away, not the
+   * device). A replica that joins others leaves theirs alone (`cancelStale: false`).
+   */
+  async start(options: { cancelStale?: boolean } = {}): Promise<void> {
+    if (options.cancelStale === false) return;
     for (const stale of await this.d.store.verifications.listPending()) {
       await this.d.store.verifications.settle(stale.id, cancelled('server_restart', 'the control plane restarted during the challenge'));
     }
@@ -116,7 +120,9 @@ export class Verifier {
   }
 
   private async issue(device: LiveDevice): Promise<void> {
-    if (this.stopped || this.d.registry.get(device.id)?.sessionId !== device.sessionId) return;
+    // Only the replica holding the connection challenges a device (its answer comes back there).
+    const live = this.d.registry.get(device.id);
+    if (this.stopped || live?.sessionId !== device.sessionId || live.owner !== undefined) return;
     const model = device.gpuModel;
     const n = challengeN(model, this.d.policy);
     const { deadlineMs } = challengeLimits(model, n, this.d.policy.allowanceMs);

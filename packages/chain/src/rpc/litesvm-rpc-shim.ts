@@ -8,10 +8,12 @@ import { decodeTransaction, fromBase64, toBase64 } from '../wire.ts';
 /**
  * A tiny Solana JSON-RPC server over LiteSVM, with just the methods the RPC backend calls (and
  * requestAirdrop). It exists to exercise the RPC backend's requests and response parsing in CI,
- * where no validator can be installed; it is not a validator (no preflight simulation, no
- * commitment levels: everything is final at once). Real-node runs use IDLEGRID_TEST_RPC_URL.
+ * and to give several control-plane replicas on one machine a chain to share (`idlegrid chain
+ * node`), where no validator can be installed. It is not a validator: state lives in memory, no
+ * preflight simulation, no commitment levels (everything is final at once). Real-node runs use
+ * IDLEGRID_TEST_RPC_URL.
  */
-export async function startLiteSvmRpc(): Promise<{ url: string; close(): Promise<void> }> {
+export async function startLiteSvmRpc(options: { port?: number; host?: string } = {}): Promise<{ url: string; close(): Promise<void> }> {
   const chain = new EmbeddedBackend({ dataDir: null, clock: manualClock(1_750_000_000_000) });
   const byAddress = new Map<string, Array<{ signature: string; memo: string | null; slot: bigint }>>();
   const blockHeight = 1_000;
@@ -79,24 +81,33 @@ export async function startLiteSvmRpc(): Promise<{ url: string; close(): Promise
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: unknown; method: string; params?: unknown[] };
+        let body: { id?: unknown; method?: unknown; params?: unknown[] } = {};
         let reply: unknown;
         try {
-          const fn = methods[body.method];
-          if (!fn) throw Object.assign(new Error(`Method not found: ${body.method}`), { code: -32601 });
-          reply = { jsonrpc: '2.0', id: body.id, result: await fn(body.params ?? []) };
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+          } catch {
+            throw Object.assign(new Error('Parse error'), { code: -32700 });
+          }
+          const fn = typeof body.method === 'string' && Object.hasOwn(methods, body.method) ? methods[body.method] : undefined;
+          if (!fn) throw Object.assign(new Error(`Method not found: ${String(body.method)}`), { code: -32601 });
+          reply = { jsonrpc: '2.0', id: body.id ?? null, result: await fn(Array.isArray(body.params) ? body.params : []) };
         } catch (e) {
-          reply = { jsonrpc: '2.0', id: body.id, error: { code: (e as { code?: number }).code ?? -32603, message: (e as Error).message } };
+          reply = { jsonrpc: '2.0', id: body.id ?? null, error: { code: (e as { code?: number }).code ?? -32603, message: (e as Error).message } };
         }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(reply));
       })();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

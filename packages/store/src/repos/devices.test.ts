@@ -31,6 +31,16 @@ describeEachStore('devices', ({ open }) => {
     expect(await store.devices.get(deviceIds(1, 2)[0] as DeviceId)).toBeNull();
   });
 
+  it('reads many devices at once, leaving unknown ids out', async () => {
+    const store = await open();
+    const ids = deviceIds(3);
+    for (const id of ids.slice(0, 2)) await store.devices.upsertOnHello(hello(id));
+    const found = await store.devices.getMany(ids);
+    expect(found.map((d) => d.id).sort()).toEqual(ids.slice(0, 2).sort());
+    expect(found[0]).toEqual(await store.devices.get(found[0]?.id as DeviceId));
+    expect(await store.devices.getMany([])).toEqual([]);
+  });
+
   it('updates on a later hello, keeping firstSeen and crediting an unclosed connection', async () => {
     const store = await open();
     const [id] = deviceIds(1) as [DeviceId];

@@ -102,6 +102,8 @@ export interface DevicesRepo {
   /** Sets verification, tier and reputation (what verification and reputation compute). */
   updateStanding(id: DeviceId, standing: DeviceStanding): Promise<boolean>;
   get(id: DeviceId): Promise<DeviceRecord | null>;
+  /** The devices among `ids` that exist (any order; unknown ids are left out). */
+  getMany(ids: readonly DeviceId[]): Promise<DeviceRecord[]>;
   /** Ordered by id; pass the last id of a page as `afterId` for the next one. */
   list(options: DeviceListOptions): Promise<DeviceRecord[]>;
   count(filter: DeviceFilter): Promise<number>;
@@ -171,6 +173,17 @@ export function devicesRepo(ctx: RepoContext): DevicesRepo {
   }
 
   return guardRepo('devices', {
+    async getMany(ids) {
+      const out: DeviceRecord[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const slice = ids.slice(i, i + 500);
+        if (slice.length === 0) continue;
+        const rows = await db.selectFrom('devices').selectAll().where('id', 'in', slice).execute();
+        for (const row of rows) out.push(toDeviceRecord(row));
+      }
+      return out;
+    },
+
     async upsertOnHello(input) {
       const now = assertInteger('nowMs', input.nowMs);
       const row = await db

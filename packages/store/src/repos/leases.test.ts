@@ -233,10 +233,12 @@ describeEachStore('leases', ({ open }) => {
 
     expect((await store.leases.activeNodesOnDevice(a)).map((n) => n.id)).toEqual([n1.id, n2.id]);
     expect(await store.leases.activeSlotsByDevice()).toEqual(new Map([[a, 5], [b, 8]]));
+    expect((await store.leases.activeNodes()).map((n) => [n.leaseId, n.deviceId])).toEqual([[l1, a], [l2, a], [l3, b]]);
     await store.leases.updateNode(n1.id, { state: 'released' });
     await store.leases.updateNode(n2.id, { state: 'failed' });
     expect(await store.leases.activeNodesOnDevice(a)).toEqual([]);
     expect(await store.leases.activeSlotsByDevice()).toEqual(new Map([[b, 8]]));
+    expect((await store.leases.activeNodes()).map((n) => n.deviceId)).toEqual([b]);
   });
 
   it('touches nodes only forward, only active ones, latest of duplicates, ignoring unknown ids', async () => {

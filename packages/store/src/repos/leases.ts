@@ -119,6 +119,8 @@ export interface LeasesRepo {
   activeNodesOnDevice(deviceId: DeviceId): Promise<LeaseNodeRecord[]>;
   /** Slots held by active nodes, per device (devices with none are absent): what the scheduler must not hand out again. */
   activeSlotsByDevice(): Promise<Map<DeviceId, number>>;
+  /** Every node in ACTIVE_NODE_STATES, of every lease (what heartbeats keep fresh). */
+  activeNodes(): Promise<LeaseNodeRecord[]>;
   /**
    * The heartbeat path, all rows at once (batched like devices.markSeenBatch): lastSeenMs
    * only moves forward, and only nodes in ACTIVE_NODE_STATES are touched (a late heartbeat
@@ -293,6 +295,11 @@ export function leasesRepo(ctx: RepoContext): LeasesRepo {
         .where('state', 'in', ACTIVE_NODE_STATES)
         .orderBy('id')
         .execute();
+      return rows.map(toLeaseNodeRecord);
+    },
+
+    async activeNodes() {
+      const rows = await db.selectFrom('lease_nodes').selectAll().where('state', 'in', ACTIVE_NODE_STATES).orderBy('id').execute();
       return rows.map(toLeaseNodeRecord);
     },
 

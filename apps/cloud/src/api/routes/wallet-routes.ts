@@ -157,7 +157,7 @@ export function addWalletRoutes(router: ApiRouter, store: Store, clock: Clock, l
       // Already on the books: a true replay, credited at most once.
       if (!credited) throw new IdlegridError('CHAIN_DEPOSIT_REPLAY', { signature: verified.signature });
       // A USDC credit is backed on chain right away; if that fails, the next settlement round does it.
-      if (token === 'USDC') await settler.tasks.convert(deposit).catch(() => settler.nudge());
+      if (token === 'USDC') await settler.convertSoon(deposit);
       return { deposit: depositView(deposit), escrow: { io: formatDecimal(await store.wallets.balance(wallet)) } };
     },
   );
@@ -181,11 +181,8 @@ export function addWithdrawalRoute(router: ApiRouter, store: Store, clock: Clock
       if (amount === 0n) throw new IdlegridError('INVALID_AMOUNT', { value: body.amount, reason: 'a withdrawal must be more than 0' });
       const recorded = await store.wallets.withdraw({ id: `wdr_${randomBytes(10).toString('hex')}`, wallet, amountIo: amount, atMs: clock.now() });
       if (!recorded) throw insufficientEscrow(wallet, amount, await store.wallets.balance(wallet));
-      // Sent now; if that fails, the next settlement round sends it (the record is already durable).
-      const signature = await settler.tasks.withdraw(recorded).catch(() => {
-        settler.nudge();
-        return null;
-      });
+      // Sent now; if that fails (or another replica leads), the next settlement round sends it (the record is already durable).
+      const signature = await settler.withdrawSoon(recorded);
       return {
         withdrawal: { id: recorded.id, wallet, amountIo: formatDecimal(amount), signature, at: recorded.atMs },
         escrow: { io: formatDecimal(await store.wallets.balance(wallet)) },
