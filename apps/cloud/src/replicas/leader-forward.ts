@@ -14,6 +14,8 @@ export interface LeaderDirectory {
 const LEADER_ROUTES = [/^\/v1\/clusters$/, /^\/v1\/clusters\/[^/]+\/(extend|release)$/];
 /** Set on a forwarded request, so that a replica that lost the lead meanwhile answers instead of forwarding again. */
 export const FORWARDED_BY_HEADER = 'x-idlegrid-forwarded-by';
+/** The origin the buyer used, so that the leader's answer names the follower's addresses (proxy, `ray job submit`). */
+export const FORWARDED_ORIGIN_HEADER = 'x-idlegrid-forwarded-origin';
 const HOP_BY_HOP = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
 const SECONDS_TO_ELECT = 3;
 
@@ -34,6 +36,7 @@ export function forwardToLeader(directory: LeaderDirectory, timeoutMs = 30_000):
     const headers = new Headers();
     for (const [name, value] of c.req.raw.headers) if (!HOP_BY_HOP.has(name)) headers.set(name, value);
     headers.set(FORWARDED_BY_HEADER, directory.id);
+    headers.set(FORWARDED_ORIGIN_HEADER, url.origin);
     let response: Response;
     try {
       response = await fetch(`${leader}${url.pathname}${url.search}`, {

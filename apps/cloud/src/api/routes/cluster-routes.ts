@@ -9,12 +9,17 @@ import type { Context } from 'hono';
 import { clusterView } from '../../leases/cluster-view.ts';
 import type { LeaseController } from '../../leases/lease-controller.ts';
 import { auditLease } from '../../settlement/audit.ts';
+import { FORWARDED_ORIGIN_HEADER } from '../../replicas/leader-forward.ts';
 import type { AppEnv } from '../app-env.ts';
 import type { ApiRouter } from '../router.ts';
 
 export function addClusterRoutes(router: ApiRouter, store: Store, leases: LeaseController, clock: Clock, ledger: Ledger | undefined): void {
-  const view = async (c: Context<AppEnv>, lease: LeaseRecord) =>
-    clusterView(lease, await store.leases.nodes(lease.id), new URL(c.req.url).origin, clock.now());
+  // A request a follower replica forwarded is answered with the addresses of the replica the buyer used.
+  const origin = (c: Context<AppEnv>) => {
+    const forwarded = c.req.header(FORWARDED_ORIGIN_HEADER);
+    return forwarded !== undefined && /^https?:\/\/[^/\s]+$/.test(forwarded) ? forwarded : new URL(c.req.url).origin;
+  };
+  const view = async (c: Context<AppEnv>, lease: LeaseRecord) => clusterView(lease, await store.leases.nodes(lease.id), origin(c), clock.now());
 
   router.add(
     { method: 'post', path: '/v1/clusters', summary: 'Book a Ray cluster (returns at once; poll GET /v1/clusters/{id} until ready)', tag: 'clusters', auth: true, body: clusterRequestSchema, response: clusterViewSchema, status: 201 },
