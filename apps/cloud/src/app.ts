@@ -159,11 +159,12 @@ export function createCloudApp(deps: CloudDeps): CloudApp {
   const ipBuckets = new TokenBuckets({ perSecond: config.rateLimitIpPerSecond, burst: config.rateLimitIpBurst }, clock);
   const keyBuckets = new TokenBuckets({ perSecond: config.rateLimitKeyPerSecond, burst: config.rateLimitKeyBurst }, clock);
   app.use(rateLimitByIp(ipBuckets));
-  // Booking, extending and releasing are the leader's: a follower replica forwards them.
-  app.use('/v1/clusters/*', forwardToLeader(replication));
-  app.use('/v1/clusters', forwardToLeader(replication));
 
   const authenticate = rateLimitedAuthenticator(apiKeyAuthenticator(store, clock), keyBuckets);
+  // Booking, extending and releasing are the leader's: a follower replica forwards them.
+  const forward = forwardToLeader(replication, { authenticate, maxBodyBytes: config.maxBodyBytes });
+  app.use('/v1/clusters/*', forward);
+  app.use('/v1/clusters', forward);
   const router = new ApiRouter(app, { maxBodyBytes: config.maxBodyBytes, authenticate });
   app.notFound((c) => {
     const allowed = router.allowedMethods(c.req.path);

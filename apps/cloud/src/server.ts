@@ -156,6 +156,8 @@ export async function startCloud(
   const probeTimers = new Set<NodeJS.Timeout>();
   cloud.registry.subscribe({
     connected: (d) => {
+      // Another replica's device is probed by that replica.
+      if (d.owner !== undefined) return;
       const t = setTimeout(() => {
         probeTimers.delete(t);
         const plan = probes.planFor(d.id);

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { IdlegridError } from '@idlegrid/domain';
 import type { AppEnv } from '../api/app-env.ts';
+import type { AuthHook } from '../api/router.ts';
 
 /** What the forwarding needs to know about the replica set. */
 export interface LeaderDirectory {
@@ -22,14 +23,22 @@ const SECONDS_TO_ELECT = 3;
 /**
  * On a follower replica, sends the leader-only requests (POST on the routes above) to the
  * leader and answers with its response, unchanged: a buyer may use any replica. Everything
- * else is served where it arrives.
+ * else is served where it arrives. Only authenticated requests within the body limit are
+ * forwarded (the rest are answered here, as the leader would).
  */
-export function forwardToLeader(directory: LeaderDirectory, timeoutMs = 30_000): MiddlewareHandler<AppEnv> {
+export function forwardToLeader(
+  directory: LeaderDirectory,
+  o: { authenticate: AuthHook; maxBodyBytes: number; timeoutMs?: number },
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (directory.isLeader || c.req.method !== 'POST' || !LEADER_ROUTES.some((r) => r.test(c.req.path))) return next();
     if (c.req.header(FORWARDED_BY_HEADER) !== undefined) {
       throw new IdlegridError('NO_LEADER', { reason: 'this replica no longer leads', retryAfterSeconds: SECONDS_TO_ELECT });
     }
+    await o.authenticate(c);
+    if (Number(c.req.header('content-length') ?? '0') > o.maxBodyBytes) throw new IdlegridError('PAYLOAD_TOO_LARGE', { limitBytes: o.maxBodyBytes });
+    const body = await c.req.arrayBuffer();
+    if (body.byteLength > o.maxBodyBytes) throw new IdlegridError('PAYLOAD_TOO_LARGE', { limitBytes: o.maxBodyBytes });
     const leader = directory.leaderUrl();
     if (leader === null) throw new IdlegridError('NO_LEADER', { reason: 'a leader is being elected', retryAfterSeconds: SECONDS_TO_ELECT });
     const url = new URL(c.req.url);
@@ -42,9 +51,9 @@ export function forwardToLeader(directory: LeaderDirectory, timeoutMs = 30_000):
       response = await fetch(`${leader}${url.pathname}${url.search}`, {
         method: 'POST',
         headers,
-        body: await c.req.arrayBuffer(),
+        body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
       });
     } catch (err) {
       throw new IdlegridError('NO_LEADER', { reason: `the leader at ${leader} did not answer (${(err as Error).message})`, retryAfterSeconds: SECONDS_TO_ELECT });
