@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { requestSolAirdrop, startLiteSvmRpc } from '@idlegrid/chain';
 import { toAddress } from '@idlegrid/domain';
 import { generateKeypair } from '@idlegrid/protocol';
-import { startTestPostgres } from '@idlegrid/store/testing';
+import { startTestPostgres } from '@idlegrid/store/testing/postgres';
 import { intOption, quantile } from './ingest-harness.ts';
 
 const CLI = fileURLToPath(new URL('../../apps/cli/bin/idlegrid.js', import.meta.url));
