@@ -1,4 +1,5 @@
-import type { LeaseId } from '@idlegrid/domain';
+import { requestSolAirdrop, type Ledger } from '@idlegrid/chain';
+import { toAddress, type LeaseId } from '@idlegrid/domain';
 import { loadOrCreateKeypair, type ClusterView, type WalletResponse } from '@idlegrid/protocol';
 import { createJobsClient, pythonEntrypoint } from '@idlegrid/ray';
 import { CloudClient } from '../../apps/cli/src/cloud-client.ts';
@@ -56,6 +57,15 @@ export class ChaosBuyer {
   async fund(io: bigint, keep: bigint): Promise<WalletResponse> {
     await this.api.post<WalletResponse>('/v1/wallet/airdrop', { sol: '1', io: String((io + keep) / 1_000_000n), usdc: '0' }, true);
     const { keypair } = await loadOrCreateKeypair(walletPath(this.env));
+    await depositToEscrow(this.api, keypair, 'IO', io);
+    return this.api.get<WalletResponse>('/v1/wallet', {}, true);
+  }
+
+  /** The same off the embedded chain (no airdrop there): SOL from the node's faucet, IO minted by the protocol authority. */
+  async fundOnChain(authority: Ledger, chainUrl: string, io: bigint, keep: bigint): Promise<WalletResponse> {
+    const { keypair } = await loadOrCreateKeypair(walletPath(this.env));
+    await requestSolAirdrop(chainUrl, toAddress(keypair.address), 1_000_000_000n);
+    await authority.mintTo({ id: `chaos-buyer-${keypair.address}`, memo: 'idlegrid:emit:chaos-buyer', mints: [{ to: keypair.address, amount: io + keep }], mint: 'IO' });
     await depositToEscrow(this.api, keypair, 'IO', io);
     return this.api.get<WalletResponse>('/v1/wallet', {}, true);
   }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { openEmbeddedLedger, type EmbeddedLedger } from '@idlegrid/chain';
+import { openEmbeddedLedger, type EmbeddedLedger, type Ledger } from '@idlegrid/chain';
 import type { Address, DeviceId, LeaseId } from '@idlegrid/domain';
 import type { AuditResponse, ClusterView, TokenResponse } from '@idlegrid/protocol';
 import { openStore, type LeaseRecord, type Store } from '@idlegrid/store';
@@ -52,7 +52,7 @@ async function allLeases(store: Store): Promise<LeaseRecord[]> {
 }
 
 /** Store and chain read from disk: conservation, nothing paid twice, billing bounds, lease states, audits. */
-export async function checkBooks(store: Store, ledger: EmbeddedLedger, o: BookOptions): Promise<string[]> {
+export async function checkBooks(store: Store, ledger: Ledger, o: BookOptions): Promise<string[]> {
   const bad: string[] = [];
   const now = Date.now();
   const info = ledger.info();
@@ -100,7 +100,7 @@ export async function checkBooks(store: Store, ledger: EmbeddedLedger, o: BookOp
 }
 
 /** The stake vault holds every active stake plus what recorded slashes have not paid out yet; each slash is paid once. */
-async function checkStakes(store: Store, ledger: EmbeddedLedger, o: BookOptions): Promise<string[]> {
+async function checkStakes(store: Store, ledger: Ledger, o: BookOptions): Promise<string[]> {
   const bad: string[] = [];
   let active = 0n;
   let unpaid = 0n;
@@ -127,7 +127,7 @@ async function checkStakes(store: Store, ledger: EmbeddedLedger, o: BookOptions)
   return bad;
 }
 
-async function checkLease(store: Store, ledger: EmbeddedLedger, lease: LeaseRecord, now: number, o: BookOptions): Promise<string[]> {
+async function checkLease(store: Store, ledger: Ledger, lease: LeaseRecord, now: number, o: BookOptions): Promise<string[]> {
   const bad: string[] = [];
   const id = lease.id;
   const nodes = await store.leases.nodes(id);

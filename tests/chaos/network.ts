@@ -23,7 +23,7 @@ export interface Proc {
   exited: Promise<void>;
 }
 
-function launch(args: string[], env: NodeJS.ProcessEnv, logFile: string): Proc {
+export function launch(args: string[], env: NodeJS.ProcessEnv, logFile: string): Proc {
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout?.pipe(log, { end: false });
@@ -32,7 +32,7 @@ function launch(args: string[], env: NodeJS.ProcessEnv, logFile: string): Proc {
   return { child, exited };
 }
 
-async function kill(p: Proc, signal: NodeJS.Signals, waitMs = 20_000): Promise<void> {
+export async function kill(p: Proc, signal: NodeJS.Signals, waitMs = 20_000): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill(signal);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), waitMs);

@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 900_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // One chaos network at a time: each runs real Ray on this machine's cores.
+    fileParallelism: false,
   },
 });
