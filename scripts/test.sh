@@ -27,5 +27,5 @@ npm run --silent check
 # Property-based API testing against GET /v1/openapi.json (schemathesis from PyPI into .venv-schemathesis; ≈ 1 min).
 bash scripts/schemathesis.sh
 npm run --silent test:browser
-# Chaos: random SIGKILLs of the control plane and of agents (real Ray) with the invariants after every round (≈ 3–5 min).
+# Chaos: random SIGKILLs of the control plane, of replicas (the leader too) and of agents (real Ray), invariants after every round (≈ 7–9 min).
 npm run --silent test:chaos
