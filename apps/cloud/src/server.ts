@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { createAdaptorServer } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
-import { systemClock, type Clock } from '@idlegrid/domain';
-import { openEmbeddedLedger, openRpcLedger, type IdempotencyStore, type Ledger } from '@idlegrid/chain';
+import { IdlegridError, systemClock, type Clock } from '@idlegrid/domain';
+import { isChainError, openEmbeddedLedger, openRpcLedger, type IdempotencyStore, type Ledger } from '@idlegrid/chain';
 import { readKeypairFile } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
 import { createCloudApp, cryptoRandom, type CloudApp } from './app.ts';
@@ -73,6 +73,7 @@ export async function openCloudLedger(
     });
   } catch (e) {
     await ledger.close().catch(() => undefined);
+    if (isChainError(e)) throw new IdlegridError('CHAIN_FAILED', { code: e.code, reason: `${e.message} (chain: ${config.chain})` }, { cause: e });
     throw e;
   }
   return ledger;

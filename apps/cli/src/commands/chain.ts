@@ -47,15 +47,15 @@ export function addChainCommands(program: Command, globals: () => GlobalOptions)
     )
     .option('--port <port>', 'TCP port (0 picks a free one)', '8899')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--fund <address...>', 'give each address 100 SOL at start (the protocol authority needs SOL for fees and rent)')
+    .option('--fund <address-or-keypair-file...>', 'give each 100 SOL at start (the protocol authority needs SOL for fees and rent)')
     .action(async (opts: { port: string; host: string; fund?: string[] }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw invalid('--port', 'expected a TCP port number (0 picks a free one)');
-      const bad = (opts.fund ?? []).find((a) => !isAddress(a));
-      if (bad !== undefined) throw invalid('--fund', `not a Solana address: ${bad}`);
+      const funded: Address[] = [];
+      for (const target of opts.fund ?? []) funded.push(await fundTarget(target));
       const node = await startLiteSvmRpc({ port, host: opts.host });
-      for (const to of opts.fund ?? []) await onChain(() => requestSolAirdrop(node.url, to as Address, 100_000_000_000n));
-      emit(globals(), { ready: true, url: node.url, funded: opts.fund ?? [] }, () =>
+      for (const to of funded) await onChain(() => requestSolAirdrop(node.url, to, 100_000_000_000n));
+      emit(globals(), { ready: true, url: node.url, funded }, () =>
         `Solana JSON-RPC (LiteSVM, in memory) on ${node.url}. Next: idlegrid chain init --chain ${node.url} --authority FILE. Ctrl-C to stop.`);
       await waitForSignal();
       await node.close();
@@ -97,6 +97,13 @@ async function initRpc(url: string, opts: InitOptions): Promise<ChainInitResult>
   } finally {
     await ledger.close();
   }
+}
+
+/** An address, or the public key of a keypair file (such as the authority's). */
+async function fundTarget(target: string): Promise<Address> {
+  if (isAddress(target)) return target;
+  if (await exists(target)) return (await readKeypairFile(target)).address;
+  throw invalid('--fund', `neither a Solana address nor a keypair file: ${target}`);
 }
 
 function parseRpcUrl(value: string): string {
