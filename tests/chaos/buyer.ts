@@ -157,6 +157,19 @@ export class ChaosBuyer {
     this.stopping = true;
   }
 
+  /** finish(), then waits (up to a minute each) until every cluster's audit says it is settled. */
+  async finishAndSettle(): Promise<void> {
+    await this.finish();
+    for (const id of this.leases) {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const audit = await this.retry(() => this.api.get<{ settled: boolean }>(`/v1/clusters/${id}/audit`, {}, true));
+        if (audit.settled) break;
+        await sleep(1000);
+      }
+    }
+  }
+
   /** Stops booking; releases every cluster still active and waits until all are ended or failed. */
   async finish(timeoutMs = 120_000): Promise<ClusterView[]> {
     this.stopping = true;

@@ -95,15 +95,7 @@ describe('chaos: random SIGKILLs of the control plane and of agents', () => {
       }
 
       // The end: release everything, let settlement finish, stop, and check the books exactly.
-      await buyer.finish();
-      for (const id of buyer.leases) {
-        const deadline = Date.now() + 60_000;
-        while (Date.now() < deadline) {
-          const audit = await buyer.retry(() => b.api.get<{ settled: boolean }>(`/v1/clusters/${id}/audit`, {}, true));
-          if (audit.settled) break;
-          await sleep(1000);
-        }
-      }
+      await buyer.finishAndSettle();
       const apiViolations = await checkApi(buyer.api, buyer.leases, 10_000);
       await net.stop();
       const final = await withBooks(net.cloudDir, (store, ledger) => checkBooks(store, ledger, { ...books, final: true }));

@@ -88,15 +88,7 @@ describe('chaos with replicas: SIGKILLs of the leader, the follower and agents',
         expect(violations, `round ${round} (${victim}), seed ${seed}`).toEqual([]);
       }
 
-      await buyer.finish();
-      for (const id of buyer.leases) {
-        const deadline = Date.now() + 60_000;
-        while (Date.now() < deadline) {
-          const audit = await buyer.retry(() => b.api.get<{ settled: boolean }>(`/v1/clusters/${id}/audit`, {}, true));
-          if (audit.settled) break;
-          await sleep(1000);
-        }
-      }
+      await buyer.finishAndSettle();
       const apiViolations = await checkApi(buyer.api, buyer.leases, 10_000);
       await net.stopProcesses();
       const final = await net.withBooks((store, ledger) => checkBooks(store, ledger, books));
