@@ -9,11 +9,14 @@
 // Options: --devices N (default 1000), --heartbeat-seconds S (default 10), --seconds S (measuring
 // window, default 30), --processes P (virtual-agent processes, default ⌈N/8000⌉),
 // --connect-rate R (new sessions per second while ramping, default 1000), --no-supply (time only
-// quotes: GET /v1/supply lists every device, so it loads the control plane in proportion to N).
+// quotes: GET /v1/supply lists every device, so it loads the control plane in proportion to N),
+// --replicas R (default 1: R control-plane replicas on a private PostgreSQL and one LiteSVM
+// JSON-RPC chain, the devices split evenly among them; the API is timed on the first, which
+// lists every device; message rates and the lag histogram are summed over all of them).
 import os from 'node:os';
 import {
   acceptedMessages, AgentFleet, ApiProbe, createApiKey, histogramQuantile, intOption, processStats, quantile, scrapeMetrics,
-  startCloudProcess, waitFor,
+  startCloudProcess, startReplicaBackends, sumMetrics, waitFor, type CloudProcess,
 } from './ingest-harness.ts';
 
 const argv = process.argv.slice(2);
@@ -26,13 +29,17 @@ const heartbeatSeconds = intOption(argv, '--heartbeat-seconds', 10, 'ingest-benc
 const windowSeconds = intOption(argv, '--seconds', 30, 'ingest-bench');
 const processes = Math.round(intOption(argv, '--processes', Math.ceil(devices / 8000), 'ingest-bench'));
 const connectRate = intOption(argv, '--connect-rate', 1000, 'ingest-bench');
+const replicaCount = Math.round(intOption(argv, '--replicas', 1, 'ingest-bench'));
 const round = (value: number | null, digits = 1): number | null => (value === null ? null : Number(value.toFixed(digits)));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const started = performance.now();
-log(`starting a control plane (heartbeat ${heartbeatSeconds} s)…`);
-const cloud = await startCloudProcess({ heartbeatSeconds });
-let fleet: AgentFleet | undefined;
+log(`starting ${replicaCount} control plane(s) (heartbeat ${heartbeatSeconds} s)…`);
+const backends = replicaCount > 1 ? await startReplicaBackends() : null;
+const clouds: CloudProcess[] = [];
+for (let i = 0; i < replicaCount; i++) clouds.push(await startCloudProcess({ heartbeatSeconds, ...(backends ? { env: backends.env } : {}) }));
+const cloud = clouds[0]!;
+const fleets: AgentFleet[] = [];
 let probe: ApiProbe | undefined;
 try {
   const apiKey = await createApiKey(cloud.url);
@@ -40,8 +47,16 @@ try {
   probe.start();
   log(`opening ${devices} agent sessions from ${processes} process(es) at ${connectRate}/s…`);
   const rampStarted = performance.now();
-  const agents = new AgentFleet({ url: cloud.url, devices, heartbeatMs: heartbeatSeconds * 1000, processes, connectPerSecond: connectRate });
-  fleet = agents;
+  const share = Math.ceil(devices / replicaCount);
+  for (const [i, c] of clouds.entries()) {
+    const n = Math.min(share, devices - i * share);
+    fleets.push(new AgentFleet({ url: c.url, devices: n, heartbeatMs: heartbeatSeconds * 1000, processes: Math.max(1, Math.ceil((processes * n) / devices)), connectPerSecond: connectRate / replicaCount }));
+  }
+  const totals = () => {
+    const all = fleets.map((f) => f.totals());
+    return { ...all[0]!, online: all.reduce((n, t) => n + t.online, 0), verifyAnswered: all.reduce((n, t) => n + t.verifyAnswered, 0), wheelLateMs: Math.max(...all.map((t) => t.wheelLateMs)), errors: Object.assign({}, ...all.map((t) => t.errors)) as Record<string, number> };
+  };
+  const agents = { totals, pids: () => fleets.flatMap((f) => f.pids) };
   await waitFor(() => agents.totals().online >= devices, Math.max((devices / connectRate) * 4_000, devices * 25) + 120_000, `${devices} devices online`).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}; virtual agents: ${JSON.stringify(agents.totals())}`);
   });
@@ -49,21 +64,25 @@ try {
   log(`all ${devices} online after ${rampSeconds.toFixed(1)} s; settling for one heartbeat period…`);
   await sleep(heartbeatSeconds * 1000 + 1000);
 
-  const m0 = await scrapeMetrics(cloud.url);
-  const s0 = processStats(cloud.pid);
-  const g0 = agents.pids.map((pid) => processStats(pid).cpuSeconds).reduce((a, b) => a + b, 0);
+  const scrapeAll = async () => sumMetrics(await Promise.all(clouds.map((c) => scrapeMetrics(c.url))));
+  const statsAll = () => clouds.map((c) => processStats(c.pid));
+  const m0 = await scrapeAll();
+  const s0 = statsAll();
+  const g0 = agents.pids().map((pid) => processStats(pid).cpuSeconds).reduce((a, b) => a + b, 0);
   const t0 = performance.now();
   probe.reset();
-  let peakRss = s0.rssBytes;
+  let peakRss = s0.reduce((n, s) => Math.max(n, s.rssBytes), 0);
   let minOnline = agents.totals().online;
   for (let i = 0; i < windowSeconds; i++) {
     await sleep(1000);
-    peakRss = Math.max(peakRss, processStats(cloud.pid).rssBytes);
+    peakRss = Math.max(peakRss, ...statsAll().map((s) => s.rssBytes));
     minOnline = Math.min(minOnline, agents.totals().online);
   }
-  const m1 = await scrapeMetrics(cloud.url);
-  const s1 = processStats(cloud.pid);
-  const g1 = agents.pids.map((pid) => processStats(pid).cpuSeconds).reduce((a, b) => a + b, 0);
+  const m1 = await scrapeAll();
+  const s1 = statsAll();
+  const g1 = agents.pids().map((pid) => processStats(pid).cpuSeconds).reduce((a, b) => a + b, 0);
+  // Every replica lists every device (its own and the others'), each counted once per replica in the sum.
+  const seenByFirst = (await scrapeMetrics(cloud.url)).get('idlegrid_devices_online') ?? null;
   const elapsed = (performance.now() - t0) / 1000;
   await probe.stop();
   const fleetTotals = agents.totals();
@@ -85,18 +104,19 @@ try {
     api_requests: probe.supplyMs.length + probe.quoteMs.length,
     api_failures: probe.failures,
     online_min: minOnline,
-    cloud_devices_online: m1.get('idlegrid_devices_online') ?? null,
-    cloud_rss_mb: round(s1.rssBytes / 2 ** 20),
+    cloud_devices_online: seenByFirst,
+    replicas: replicaCount,
+    cloud_rss_mb: round(Math.max(...s1.map((s) => s.rssBytes)) / 2 ** 20),
     cloud_rss_peak_mb: round(peakRss / 2 ** 20),
-    cloud_rss_kb_per_device: round(s1.rssBytes / 1024 / devices),
-    cloud_cpu_pct: round((100 * (s1.cpuSeconds - s0.cpuSeconds)) / elapsed),
+    cloud_rss_kb_per_device: round(Math.max(...s1.map((s) => s.rssBytes)) / 1024 / devices),
+    cloud_cpu_pct: round((100 * s1.reduce((n, s, i) => n + s.cpuSeconds - (s0[i]?.cpuSeconds ?? 0), 0)) / elapsed),
     generator_cpu_pct: round((100 * (g1 - g0)) / elapsed),
     generator_processes: processes,
     generator_wheel_late_ms: fleetTotals.wheelLateMs,
     ramp_s: round(rampSeconds),
     verify_answered: fleetTotals.verifyAnswered,
     errors: fleetTotals.errors,
-    holds: heartbeatLagP99 !== null && heartbeatLagP99 < 2000 && quoteP99 !== null && quoteP99 < 100 && minOnline === devices,
+    holds: heartbeatLagP99 !== null && heartbeatLagP99 < 2000 && quoteP99 !== null && quoteP99 < 100 && minOnline === devices && seenByFirst === devices,
     node: process.version,
     cpus: os.cpus().length,
     load_avg_1m: round(os.loadavg()[0] ?? 0, 2),
@@ -111,6 +131,7 @@ try {
   }
 } finally {
   await probe?.stop();
-  await fleet?.stop();
-  await cloud.stop();
+  for (const f of fleets) await f.stop();
+  for (const c of clouds) await c.stop();
+  await backends?.stop();
 }
