@@ -98,8 +98,9 @@ export interface PgLeaderLock {
   /** Takes the lock if it is free (true also when already held). A connection failure answers false. */
   tryAcquire(): Promise<boolean>;
   /**
-   * Whether the lock's session still answers within `timeoutMs`. A leader checks this before
-   * acting: when it fails, another replica may already hold the lock, and `onLost` has run.
+   * Whether the lock's session still answers within `timeoutMs` (default 10 s: a busy event loop
+   * must not look like a lost session). A leader checks this every tick: when it fails, another
+   * replica may hold the lock soon, and `onLost` has run.
    */
   healthy(timeoutMs?: number): Promise<boolean>;
   /** Releases the lock (ends its session). */
@@ -154,7 +155,7 @@ export function pgLeaderLock(options: { url: string; key?: number; onLost: (reas
         return false;
       }
     },
-    async healthy(timeoutMs = 2_000) {
+    async healthy(timeoutMs = 10_000) {
       const c = client;
       if (!c || !held) return false;
       let timer: NodeJS.Timeout | undefined;

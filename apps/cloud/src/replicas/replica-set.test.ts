@@ -28,6 +28,8 @@ describe('ReplicaSet', () => {
     deposed: string[];
     orphans: Array<{ id: DeviceId; lastSeenMs: number }>;
     published: string[];
+    /** While true, nothing reaches this replica (its bus connection is broken). */
+    deaf: { on: boolean };
   }
 
   async function replicas(n: number, o: { maxBytes?: number } = {}): Promise<{ list: Replica[]; locks: MemoryLeaderLocks; hub: MemoryBusHub }> {
@@ -39,8 +41,13 @@ describe('ReplicaSet', () => {
       const registry = new DeviceRegistry();
       const inner = hub.connect(o.maxBytes);
       const published: string[] = [];
-      const bus: ReplicaBus = { ...inner, publish: (m) => { published.push(JSON.stringify(m)); return inner.publish(m); } };
-      const r: Replica = { registry, agentMessages: [], deposed: [], orphans: [], published, set: undefined as unknown as ReplicaSet };
+      const deaf = { on: false };
+      const bus: ReplicaBus = {
+        ...inner,
+        publish: (m) => { published.push(JSON.stringify(m)); return inner.publish(m); },
+        subscribe: (onMessage, onResync) => inner.subscribe((m) => { if (!deaf.on) onMessage(m); }, onResync),
+      };
+      const r: Replica = { registry, agentMessages: [], deposed: [], orphans: [], published, deaf, set: undefined as unknown as ReplicaSet };
       r.set = new ReplicaSet({
         id: `r-test${i}`, bus, lock: locks.factory(), registry, store, clock: systemClock, logger: pino({ level: 'silent' }), chain: 'rpc:test',
         lossSeconds: 0.4, tickMs: 50,
@@ -145,6 +152,24 @@ describe('ReplicaSet', () => {
     expect(r1!.orphans).toEqual([{ id: lost.id, lastSeenMs: 5_000 }]);
     expect(r1!.registry.get(lost.id)).toBeUndefined();
     expect(r1!.registry.get(kept.id)?.owner).toBeUndefined();
+  });
+
+  it('does not take the others for gone while its own bus is broken (it stops hearing itself too)', async () => {
+    const { list: [r0, r1] } = await replicas(2);
+    await r0!.set.join();
+    await r1!.set.join();
+    r0!.set.start('http://r0');
+    r1!.set.start('http://r1');
+    const d = await connect(r0!);
+    await until(() => r1!.registry.get(d.id) !== undefined, 2_000, 'mirrored');
+    r1!.deaf.on = true;
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(r1!.orphans).toEqual([]);
+    expect(r1!.registry.get(d.id)?.owner).toBe('r-test0');
+    r1!.deaf.on = false;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(r1!.orphans).toEqual([]);
+    expect(r1!.set.view().map((p) => p.id)).toEqual(['r-test0', 'r-test1']);
   });
 
   it('refuses to join replicas that settle on another chain', async () => {

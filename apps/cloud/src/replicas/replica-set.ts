@@ -74,13 +74,17 @@ export class ReplicaSet {
   private inbox: Promise<void> = Promise.resolve();
   private readonly pending: BusMessage[] = [];
   private stopped = false;
+  /** When this replica last heard its own `alive` back: the bus itself works. */
+  private heardSelfMs: number;
 
   constructor(private readonly o: ReplicaSetOptions) {
     this.id = o.id ?? `r-${randomBytes(6).toString('hex')}`;
     this.devices = new RemoteDevices({ self: this.id, bus: o.bus, registry: o.registry, store: o.store, logger: o.logger });
     this.lock = o.lock((reason) => this.deposed(reason));
+    this.heardSelfMs = o.clock.now();
     o.bus.subscribe(
       (m) => {
+        if (m.from === this.id && m.t === 'alive') this.heardSelfMs = o.clock.now();
         if (m.from === this.id || this.stopped) return;
         this.inbox = this.inbox.then(() => this.receive(m)).catch((err: unknown) => o.logger.error({ err, kind: m.t }, 'replica message failed'));
       },
@@ -205,6 +209,8 @@ export class ReplicaSet {
 
   private async sweepPeers(): Promise<void> {
     const now = this.o.clock.now();
+    // Silence from the others means they are gone only while this replica hears itself; otherwise the bus is what broke.
+    if (now - this.heardSelfMs > this.o.lossSeconds * 1000) return;
     for (const p of [...this.peers.values()]) {
       if (now - p.lastAliveMs <= this.o.lossSeconds * 1000) continue;
       this.peers.delete(p.id);
