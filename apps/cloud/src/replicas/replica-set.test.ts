@@ -71,23 +71,28 @@ describe('ReplicaSet', () => {
     return Object.assign(d, { outbox });
   }
 
-  it('shows every replica the devices of the others, and relays what is sent to them', async () => {
+  /** Two replicas joined and started, and a device on the first that the second mirrors. */
+  async function twoWithDevice(): Promise<{ r0: Replica; r1: Replica; d: Awaited<ReturnType<typeof connect>> }> {
     const { list: [r0, r1] } = await replicas(2);
-    await r0!.set.join();
-    await r1!.set.join();
+    for (const r of [r0!, r1!]) await r.set.join();
     r0!.set.start('http://r0');
     r1!.set.start('http://r1');
     const d = await connect(r0!);
     await until(() => r1!.registry.get(d.id)?.owner === 'r-test0', 2_000, 'the device on the other replica');
-    const remote = r1!.registry.get(d.id)!;
+    return { r0: r0!, r1: r1!, d };
+  }
+
+  it('shows every replica the devices of the others, and relays what is sent to them', async () => {
+    const { r0, r1, d } = await twoWithDevice();
+    const remote = r1.registry.get(d.id)!;
     expect(remote).toMatchObject({ gpuModel: 'cpu', slots: 1, verified: true, payout: d.payout });
-    expect(r1!.registry.silentSince(Date.now() + 3_600_000, 1)).toEqual([]);
+    expect(r1.registry.silentSince(Date.now() + 3_600_000, 1)).toEqual([]);
 
     // An epoch on the other replica changes its standing: the owner hears it; a move on the owner travels back.
-    r1!.registry.setStanding(d.id, { tier: 'gold', reputation: 850 });
-    await until(() => r0!.registry.get(d.id)?.tier === 'gold', 2_000, 'standing at the owner');
-    r0!.registry.heartbeat(d.id, d.sessionId, Date.now(), { x: 3, y: 4, h: 1, error: 0.2 });
-    await until(() => r1!.registry.get(d.id)?.coordinate?.x === 3, 2_000, 'coordinate at the other');
+    r1.registry.setStanding(d.id, { tier: 'gold', reputation: 850 });
+    await until(() => r0.registry.get(d.id)?.tier === 'gold', 2_000, 'standing at the owner');
+    r0.registry.heartbeat(d.id, d.sessionId, Date.now(), { x: 3, y: 4, h: 1, error: 0.2 });
+    await until(() => r1.registry.get(d.id)?.coordinate?.x === 3, 2_000, 'coordinate at the other');
 
     // A message for the device from the other replica reaches its connection.
     expect(remote.send({ type: 'release', leaseId: 'lse_x', reason: 'test' })).toBe(true);
@@ -95,8 +100,8 @@ describe('ReplicaSet', () => {
     expect(d.outbox[0]).toEqual({ type: 'release', leaseId: 'lse_x', reason: 'test' });
 
     // The owner loses it: it leaves the other registry with its last heartbeat.
-    r0!.registry.remove(d.id, d.sessionId);
-    await until(() => r1!.registry.get(d.id) === undefined, 2_000, 'gone on the other');
+    r0.registry.remove(d.id, d.sessionId);
+    await until(() => r1.registry.get(d.id) === undefined, 2_000, 'gone on the other');
   });
 
   it('splits large announcements under the payload limit and moves a device that reconnects to another replica', async () => {
@@ -155,21 +160,15 @@ describe('ReplicaSet', () => {
   });
 
   it('does not take the others for gone while its own bus is broken (it stops hearing itself too)', async () => {
-    const { list: [r0, r1] } = await replicas(2);
-    await r0!.set.join();
-    await r1!.set.join();
-    r0!.set.start('http://r0');
-    r1!.set.start('http://r1');
-    const d = await connect(r0!);
-    await until(() => r1!.registry.get(d.id) !== undefined, 2_000, 'mirrored');
-    r1!.deaf.on = true;
+    const { r1, d } = await twoWithDevice();
+    r1.deaf.on = true;
     await new Promise((r) => setTimeout(r, 1_200));
-    expect(r1!.orphans).toEqual([]);
-    expect(r1!.registry.get(d.id)?.owner).toBe('r-test0');
-    r1!.deaf.on = false;
+    expect(r1.orphans).toEqual([]);
+    expect(r1.registry.get(d.id)?.owner).toBe('r-test0');
+    r1.deaf.on = false;
     await new Promise((r) => setTimeout(r, 600));
-    expect(r1!.orphans).toEqual([]);
-    expect(r1!.set.view().map((p) => p.id)).toEqual(['r-test0', 'r-test1']);
+    expect(r1.orphans).toEqual([]);
+    expect(r1.set.view().map((p) => p.id)).toEqual(['r-test0', 'r-test1']);
   });
 
   it('refuses to join replicas that settle on another chain', async () => {
