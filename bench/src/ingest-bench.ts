@@ -16,8 +16,9 @@
 import os from 'node:os';
 import {
   acceptedMessages, AgentFleet, ApiProbe, createApiKey, histogramQuantile, intOption, processStats, quantile, scrapeMetrics,
-  startCloudProcess, startReplicaBackends, sumMetrics, waitFor, type CloudProcess,
+  startCloudProcess, sumMetrics, waitFor, type CloudProcess,
 } from './ingest-harness.ts';
+import { startReplicaBackends } from '../../apps/cloud/src/testing/replica-backends.ts';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');

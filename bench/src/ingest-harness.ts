@@ -2,14 +2,11 @@
 // cloud serve` on a temp data dir), its /metrics and /proc figures, an API key from the
 // wallet login flow, timed GET /v1/supply and POST /v1/quotes, and the virtual-agent children.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requestSolAirdrop, startLiteSvmRpc } from '@idlegrid/chain';
-import { toAddress } from '@idlegrid/domain';
 import { generateKeypair, signBytes } from '@idlegrid/protocol';
-import { startTestPostgres } from '@idlegrid/store/testing/postgres';
 import type { AgentsCommand, AgentsReport } from './ingest-agents.ts';
 
 const CLI = fileURLToPath(new URL('../../apps/cli/bin/idlegrid.js', import.meta.url));
@@ -56,7 +53,7 @@ export async function startCloudProcess(options: { heartbeatSeconds: number; env
     child.once('exit', (code) => reject(new Error(`cloud serve exited (${String(code)}) before it was ready: ${stderr}`)));
   });
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -97,27 +94,6 @@ export function sumMetrics(scrapes: ReadonlyArray<Map<string, number>>): Map<str
   const out = new Map<string, number>();
   for (const m of scrapes) for (const [k, v] of m) out.set(k, (out.get(k) ?? 0) + v);
   return out;
-}
-
-/**
- * What control-plane replicas share, for a benchmark: a private PostgreSQL and a LiteSVM JSON-RPC
- * chain in this process with a funded authority; `env` points `cloud serve` at them.
- */
-export async function startReplicaBackends(): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
-  const pg = await startTestPostgres();
-  const chain = await startLiteSvmRpc();
-  const dir = mkdtempSync(join(os.tmpdir(), 'idlegrid-ingest-authority-'));
-  const authority = generateKeypair();
-  writeFileSync(join(dir, 'authority.json'), JSON.stringify(Array.from(authority.secretKey)), { mode: 0o600 });
-  await requestSolAirdrop(chain.url, toAddress(authority.address), 100_000_000_000n);
-  return {
-    env: { IDLEGRID_DATABASE_URL: pg.url, IDLEGRID_CHAIN: chain.url, IDLEGRID_AUTHORITY: join(dir, 'authority.json') },
-    stop: async () => {
-      await chain.close();
-      await pg.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** Agent messages the gateway accepted (all types). */

@@ -20,7 +20,7 @@ async function pickAgent(net: ChaosNetwork, buyer: ChaosBuyer, random: () => num
   const view = last ? await buyer.api.get<ClusterView>(`/v1/clusters/${last}`, {}, true).catch(() => null) : null;
   const serving = new Set(view && (view.state === 'ready' || view.state === 'degraded') ? view.nodes.filter((n) => n.state === 'joined').map((n) => n.deviceId) : []);
   const candidates: number[] = [];
-  for (let i = 0; i < AGENTS; i++) if (serving.has(await net.deviceOf(i))) candidates.push(i);
+  for (let i = 0; i < AGENTS; i++) if (serving.has(await net.agents.deviceOf(i))) candidates.push(i);
   const pick = random();
   return candidates.length > 0 && pick < 0.75 ? candidates[Math.floor((pick / 0.75) * candidates.length)]! : Math.floor(random() * AGENTS);
 }
@@ -53,7 +53,7 @@ describe('chaos: random SIGKILLs of the control plane and of agents', () => {
     let passed = false;
     try {
       await net.startCloud();
-      for (let i = 0; i < AGENTS; i++) await net.startAgent(i);
+      for (let i = 0; i < AGENTS; i++) await net.agents.start(i);
       const devices = (await net.waitForAgents(AGENTS)).map((d) => d.id);
       const buyerEnv = { ...process.env, IDLEGRID_HOME: join(root, 'buyer-home') };
       buyer = new ChaosBuyer(net.url, buyerEnv, random);
@@ -78,12 +78,7 @@ describe('chaos: random SIGKILLs of the control plane and of agents', () => {
           violations.push(...(await withBooks(net.cloudDir, (store, ledger) => checkBooks(store, ledger, books))));
           await net.startCloud();
         } else {
-          const i = Number(victim.slice('agent-'.length)) - 1;
-          const deviceId = await net.deviceOf(i);
-          await net.killAgent(i, 'SIGKILL');
-          agentKills.push({ deviceId, atMs: Date.now() });
-          await sleep(Math.floor(random() * 3_000));
-          await net.startAgent(i);
+          await net.agents.killAndRestart(Number(victim.slice('agent-'.length)) - 1, random, agentKills);
         }
         await net.waitForAgents(AGENTS);
         const recoveredMs = Date.now() - t0;

@@ -54,11 +54,90 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `count` devices are online and verified (supply) as the control plane at `url` sees them. */
+export async function waitForVerifiedDevices(url: string, count: number, root: string, timeoutMs = 120_000): Promise<DeviceView[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/v1/devices?status=online&limit=100`);
+      if (res.ok) {
+        const { devices } = (await res.json()) as { devices: DeviceView[] };
+        const ready = devices.filter((d) => d.status === 'online' && d.verified);
+        if (ready.length >= count) return ready;
+      }
+    } catch {
+      // the control plane may be restarting
+    }
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} agents online and verified within ${timeoutMs / 1000} s; see the agent.log files under ${root}`);
+    await sleep(500);
+  }
+}
+
+/**
+ * The chaos network's agents: `idlegrid worker start` processes (real Ray, cpu class), each with
+ * its key in its own data dir, so that a SIGKILLed agent comes back as the same device.
+ */
+export class ChaosAgents {
+  private readonly procs: Array<Proc | null>;
+
+  constructor(
+    readonly root: string,
+    readonly count: number,
+    /** The --cloud value of agent i (one URL, or several replicas). */
+    private readonly cloudFor: (i: number) => string,
+    /** First Ray port of agent 0; each agent gets its own block of 1,000. */
+    private readonly rayPortBase: number,
+  ) {
+    this.procs = Array.from({ length: count }, () => null);
+  }
+
+  dir(i: number): string {
+    return join(this.root, 'agents', `agent-${i + 1}`);
+  }
+
+  /** Starts (or restarts) agent i with its key in its data dir (the same device). */
+  async start(i: number): Promise<void> {
+    const dir = this.dir(i);
+    await mkdir(dir, { recursive: true });
+    const env = {
+      ...process.env, LOG_LEVEL: process.env['IDLEGRID_CHAOS_LOG_LEVEL'] ?? 'info', IDLEGRID_HOME: join(dir, 'home'),
+      IDLEGRID_RAY_PORT_BASE: String(this.rayPortBase + i * 1_000),
+    };
+    const price = (0.1 + i * 0.02).toFixed(2);
+    this.procs[i] = launch(['worker', 'start', '--json', '--cloud', this.cloudFor(i), '--data-dir', dir, '--region', 'local', '--price', price], env, join(dir, 'agent.log'));
+  }
+
+  async kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.procs[i];
+    if (p) await kill(p, signal);
+    this.procs[i] = null;
+  }
+
+  /** The device id of agent i (its key in its data dir). */
+  async deviceOf(i: number): Promise<DeviceId> {
+    return toDeviceId((await readKeypairFile(join(this.dir(i), 'device-key.json'))).address);
+  }
+
+  /** SIGKILLs agent i, records the kill (billing bounds are checked against it), restarts it after up to 3 s. */
+  async killAndRestart(i: number, random: () => number, kills: Array<{ deviceId: DeviceId; atMs: number }>): Promise<void> {
+    const deviceId = await this.deviceOf(i);
+    await this.kill(i, 'SIGKILL');
+    kills.push({ deviceId, atMs: Date.now() });
+    await sleep(Math.floor(random() * 3_000));
+    await this.start(i);
+  }
+
+  /** Stops every agent gracefully (agents stop their Ray nodes on SIGTERM). */
+  async stopAll(): Promise<void> {
+    await Promise.all(this.procs.map((_, i) => this.kill(i, 'SIGTERM')));
+  }
+}
+
 export class ChaosNetwork {
   readonly url: string;
   readonly cloudDir: string;
+  readonly agents: ChaosAgents;
   private cloud: Proc | null = null;
-  private readonly agents: Array<Proc | null>;
 
   constructor(
     readonly root: string,
@@ -67,13 +146,12 @@ export class ChaosNetwork {
   ) {
     this.url = `http://127.0.0.1:${port}`;
     this.cloudDir = join(root, 'cloud');
-    this.agents = Array.from({ length: agentCount }, () => null);
+    this.agents = new ChaosAgents(root, agentCount, () => this.url, 21_000);
   }
 
   private baseEnv(): NodeJS.ProcessEnv {
     return { ...process.env, LOG_LEVEL: process.env['IDLEGRID_CHAOS_LOG_LEVEL'] ?? 'info' };
   }
-
   /** Starts (or restarts) the control plane on the same port and data dir; resolves when it answers. */
   async startCloud(): Promise<void> {
     await mkdir(this.cloudDir, { recursive: true });
@@ -105,52 +183,14 @@ export class ChaosNetwork {
     this.cloud = null;
   }
 
-  agentDir(i: number): string {
-    return join(this.root, 'agents', `agent-${i + 1}`);
-  }
-
-  /** Starts (or restarts) agent i with its key in its data dir (the same device). */
-  async startAgent(i: number): Promise<void> {
-    const dir = this.agentDir(i);
-    await mkdir(dir, { recursive: true });
-    const env = { ...this.baseEnv(), IDLEGRID_HOME: join(dir, 'home'), IDLEGRID_RAY_PORT_BASE: String(21_000 + i * 1_000) };
-    const price = (0.1 + i * 0.02).toFixed(2);
-    this.agents[i] = launch(['worker', 'start', '--json', '--cloud', this.url, '--data-dir', dir, '--region', 'local', '--price', price], env, join(dir, 'agent.log'));
-  }
-
-  /** The device id of agent i (its key in its data dir). */
-  async deviceOf(i: number): Promise<DeviceId> {
-    return toDeviceId((await readKeypairFile(join(this.agentDir(i), 'device-key.json'))).address);
-  }
-
-  async killAgent(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const p = this.agents[i];
-    if (p) await kill(p, signal);
-    this.agents[i] = null;
+  /** Stops everything gracefully (agents stop their Ray nodes on SIGTERM). */
+  async stop(): Promise<void> {
+    await this.agents.stopAll();
+    await this.killCloud('SIGTERM');
   }
 
   /** Waits until `count` devices are online and verified (supply). */
-  async waitForAgents(count: number, timeoutMs = 120_000): Promise<DeviceView[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        const res = await fetch(`${this.url}/v1/devices?status=online&limit=100`);
-        if (res.ok) {
-          const { devices } = (await res.json()) as { devices: DeviceView[] };
-          const ready = devices.filter((d) => d.status === 'online' && d.verified);
-          if (ready.length >= count) return ready;
-        }
-      } catch {
-        // the control plane may be restarting
-      }
-      if (Date.now() > deadline) throw new Error(`fewer than ${count} agents online and verified within ${timeoutMs / 1000} s; see the agent.log files under ${this.root}`);
-      await sleep(500);
-    }
-  }
-
-  /** Stops everything gracefully (agents stop their Ray nodes on SIGTERM). */
-  async stop(): Promise<void> {
-    await Promise.all(this.agents.map((_, i) => this.killAgent(i, 'SIGTERM')));
-    await this.killCloud('SIGTERM');
+  waitForAgents(count: number, timeoutMs = 120_000): Promise<DeviceView[]> {
+    return waitForVerifiedDevices(this.url, count, this.root, timeoutMs);
   }
 }

@@ -40,7 +40,7 @@ describe('chaos with replicas: SIGKILLs of the leader, the follower and agents',
     let passed = false;
     try {
       await net.start();
-      for (let i = 0; i < AGENTS; i++) await net.startAgent(i);
+      for (let i = 0; i < AGENTS; i++) await net.agents.start(i);
       const devices = (await net.waitForAgents(AGENTS, 1)).map((d) => d.id);
       // The buyer talks to the second replica (a follower at first); its calls are retried while that one is down.
       const buyerEnv = { ...process.env, IDLEGRID_HOME: join(root, 'buyer-home') };
@@ -73,12 +73,7 @@ describe('chaos with replicas: SIGKILLs of the leader, the follower and agents',
           await sleep(Math.floor(random() * 3_000));
           await net.startReplica(i);
         } else {
-          const i = Number(victim.slice('agent-'.length)) - 1;
-          const deviceId = await net.deviceOf(i);
-          await net.killAgent(i, 'SIGKILL');
-          agentKills.push({ deviceId, atMs: Date.now() });
-          await sleep(Math.floor(random() * 3_000));
-          await net.startAgent(i);
+          await net.agents.killAndRestart(Number(victim.slice('agent-'.length)) - 1, random, agentKills);
         }
         await net.waitForAgents(AGENTS, 1);
         const recoveredMs = Date.now() - t0;

@@ -1,12 +1,13 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openRpcLedger, requestSolAirdrop, startLiteSvmRpc, type Ledger } from '@idlegrid/chain';
-import { toAddress, toDeviceId, type DeviceId } from '@idlegrid/domain';
-import { generateKeypair, readKeypairFile, type DeviceView } from '@idlegrid/protocol';
+import { openRpcLedger, type Ledger } from '@idlegrid/chain';
+import { readKeypairFile, type DeviceView } from '@idlegrid/protocol';
 import { openStore, type Store } from '@idlegrid/store';
-import { startTestPostgres, type TestPostgres } from '@idlegrid/store/testing/postgres';
+import { startReplicaBackends, type ReplicaBackends } from '../../apps/cloud/src/testing/replica-backends.ts';
 import { storeIdempotency } from '../../apps/cloud/src/settlement/store-idempotency.ts';
-import { EPOCH_SECONDS, HEARTBEAT_SECONDS, kill, launch, SETTLE_SECONDS, USAGE_SLACK_SECONDS, type Proc } from './network.ts';
+import {
+  ChaosAgents, EPOCH_SECONDS, HEARTBEAT_SECONDS, kill, launch, SETTLE_SECONDS, USAGE_SLACK_SECONDS, waitForVerifiedDevices, type Proc,
+} from './network.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -18,11 +19,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class ReplicaChaosNetwork {
   readonly urls: string[];
+  /** Each agent lists every replica, starting with a different one per agent. */
+  readonly agents: ChaosAgents;
   private readonly replicas: Array<Proc | null>;
-  private readonly agents: Array<Proc | null>;
-  private pg: TestPostgres | null = null;
-  private chain: { url: string; close(): Promise<void> } | null = null;
-  private authorityFile = '';
+  private shared: ReplicaBackends | null = null;
 
   constructor(
     readonly root: string,
@@ -31,28 +31,21 @@ export class ReplicaChaosNetwork {
   ) {
     this.urls = ports.map((p) => `http://127.0.0.1:${p}`);
     this.replicas = ports.map(() => null);
-    this.agents = Array.from({ length: agentCount }, () => null);
+    this.agents = new ChaosAgents(root, agentCount, (i) => this.urls.map((_, k) => this.urls[(k + i) % this.urls.length]).join(','), 26_000);
+  }
+
+  private get backends(): ReplicaBackends {
+    if (!this.shared) throw new Error('not started');
+    return this.shared;
   }
 
   get chainUrl(): string {
-    if (!this.chain) throw new Error('not started');
-    return this.chain.url;
-  }
-
-  get databaseUrl(): string {
-    if (!this.pg) throw new Error('not started');
-    return this.pg.url;
+    return this.backends.chainUrl;
   }
 
   /** PostgreSQL, the chain with a funded authority, and every replica. */
   async start(): Promise<void> {
-    this.pg = await startTestPostgres();
-    this.chain = await startLiteSvmRpc();
-    const authority = generateKeypair();
-    this.authorityFile = join(this.root, 'authority.json');
-    await mkdir(this.root, { recursive: true });
-    await writeFile(this.authorityFile, JSON.stringify(Array.from(authority.secretKey)), { mode: 0o600 });
-    await requestSolAirdrop(this.chain.url, toAddress(authority.address), 1_000_000_000_000n);
+    this.shared = await startReplicaBackends();
     for (let i = 0; i < this.ports.length; i++) await this.startReplica(i);
   }
 
@@ -65,8 +58,9 @@ export class ReplicaChaosNetwork {
       IDLEGRID_SETTLE_SECONDS: String(SETTLE_SECONDS), IDLEGRID_EPOCH_SECONDS: String(EPOCH_SECONDS),
       IDLEGRID_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS), IDLEGRID_USAGE_SLACK_SECONDS: String(USAGE_SLACK_SECONDS), IDLEGRID_NODE_LOSS_SECONDS: '10',
     };
-    const p = launch(['cloud', 'serve', '--json', '--port', String(this.ports[i]), '--data-dir', dir, '--database-url', this.databaseUrl,
-      '--chain', this.chainUrl, '--authority', this.authorityFile], env, join(this.root, `replica-${i}.log`));
+    const { databaseUrl, chainUrl, authorityFile } = this.backends;
+    const p = launch(['cloud', 'serve', '--json', '--port', String(this.ports[i]), '--data-dir', dir, '--database-url', databaseUrl,
+      '--chain', chainUrl, '--authority', authorityFile], env, join(this.root, `replica-${i}.log`));
     this.replicas[i] = p;
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -102,56 +96,20 @@ export class ReplicaChaosNetwork {
     this.replicas[i] = null;
   }
 
-  agentDir(i: number): string {
-    return join(this.root, 'agents', `agent-${i + 1}`);
-  }
-
-  /** Starts (or restarts) agent i with its key; it lists every replica, starting with a different one per agent. */
-  async startAgent(i: number): Promise<void> {
-    const dir = this.agentDir(i);
-    await mkdir(dir, { recursive: true });
-    const list = this.urls.map((_, k) => this.urls[(k + i) % this.urls.length]).join(',');
-    const env = { ...process.env, LOG_LEVEL: 'info', IDLEGRID_HOME: join(dir, 'home'), IDLEGRID_RAY_PORT_BASE: String(26_000 + i * 1_000) };
-    this.agents[i] = launch(['worker', 'start', '--json', '--cloud', list, '--data-dir', dir, '--region', 'local', '--price', (0.1 + i * 0.02).toFixed(2)], env, join(dir, 'agent.log'));
-  }
-
-  async killAgent(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const p = this.agents[i];
-    if (p) await kill(p, signal);
-    this.agents[i] = null;
-  }
-
-  async deviceOf(i: number): Promise<DeviceId> {
-    return toDeviceId((await readKeypairFile(join(this.agentDir(i), 'device-key.json'))).address);
-  }
-
   /** Waits until `count` devices are online and verified, as the replica at index `via` sees them. */
-  async waitForAgents(count: number, via: number, timeoutMs = 120_000): Promise<DeviceView[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        const res = await fetch(`${this.urls[via]}/v1/devices?status=online&limit=100`);
-        if (res.ok) {
-          const ready = ((await res.json()) as { devices: DeviceView[] }).devices.filter((d) => d.status === 'online' && d.verified);
-          if (ready.length >= count) return ready;
-        }
-      } catch {
-        // restarting
-      }
-      if (Date.now() > deadline) throw new Error(`fewer than ${count} agents online and verified within ${timeoutMs / 1000} s; see ${this.root}`);
-      await sleep(500);
-    }
+  waitForAgents(count: number, via: number, timeoutMs = 120_000): Promise<DeviceView[]> {
+    return waitForVerifiedDevices(this.urls[via] ?? '', count, this.root, timeoutMs);
   }
 
   /** The chain as its protocol authority (to mint test IO to a buyer: there is no airdrop off the embedded chain). */
   async authorityLedger(): Promise<Ledger> {
-    return openRpcLedger({ url: this.chainUrl, authority: await readKeypairFile(this.authorityFile) });
+    return openRpcLedger({ url: this.chainUrl, authority: await readKeypairFile(this.backends.authorityFile) });
   }
 
   /** The shared database and the chain, for the final books. */
   async withBooks<T>(fn: (store: Store, ledger: Ledger) => Promise<T>): Promise<T> {
-    const store = await openStore({ kind: 'postgres', url: this.databaseUrl });
-    const ledger = await openRpcLedger({ url: this.chainUrl, authority: await readKeypairFile(this.authorityFile), idempotency: storeIdempotency(store) });
+    const store = await openStore({ kind: 'postgres', url: this.backends.databaseUrl });
+    const ledger = await openRpcLedger({ url: this.chainUrl, authority: await readKeypairFile(this.backends.authorityFile), idempotency: storeIdempotency(store) });
     try {
       return await fn(store, ledger);
     } finally {
@@ -162,15 +120,13 @@ export class ReplicaChaosNetwork {
 
   /** Stops the agents and the replicas gracefully (agents stop their Ray nodes on SIGTERM); the chain and database stay. */
   async stopProcesses(): Promise<void> {
-    await Promise.all(this.agents.map((_, i) => this.killAgent(i, 'SIGTERM')));
+    await this.agents.stopAll();
     for (let i = 0; i < this.replicas.length; i++) await this.killReplica(i, 'SIGTERM');
   }
 
   async stop(): Promise<void> {
     await this.stopProcesses();
-    await this.chain?.close();
-    await this.pg?.stop();
-    this.chain = null;
-    this.pg = null;
+    await this.shared?.stop();
+    this.shared = null;
   }
 }

@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +7,8 @@ import { toAddress } from '@idlegrid/domain';
 import { generateKeypair, loadOrCreateKeypair, readKeypairFile, type ClusterView } from '@idlegrid/protocol';
 import { startTestPostgres, type TestPostgres } from '@idlegrid/store/testing';
 import { walletPath } from '../../apps/cli/src/home.ts';
-import { freePort } from '../chaos/network.ts';
-import { CLI, runCli } from './cli-process.ts';
+import { freePort, kill, launch, type Proc } from '../chaos/network.ts';
+import { runCli } from './cli-process.ts';
 
 /**
  * Replicas, for real: two `idlegrid cloud serve` processes on one PostgreSQL (started here from
@@ -20,28 +18,7 @@ import { CLI, runCli } from './cli-process.ts';
  * replica leads, then runs a Ray job again, releases, and checks the audit (nothing paid twice).
  */
 
-interface Proc {
-  child: ChildProcess;
-  exited: Promise<void>;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function launch(args: string[], env: NodeJS.ProcessEnv, logFile: string): Proc {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.stdout?.pipe(log, { end: false });
-  child.stderr?.pipe(log, { end: false });
-  return { child, exited: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
-}
-
-async function stop(p: Proc | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill(signal);
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
-  await p.exited;
-  clearTimeout(timer);
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -69,7 +46,7 @@ describe('replicas: two control planes on PostgreSQL, the leader SIGKILLed', () 
   }, 60_000);
 
   afterAll(async () => {
-    for (const p of procs.reverse()) await stop(p);
+    for (const p of procs.reverse()) await kill(p, 'SIGTERM');
     await pg.stop();
     if (passed) await rm(root, { recursive: true, force: true });
     else console.log(JSON.stringify({ replicas_e2e_data: root }));

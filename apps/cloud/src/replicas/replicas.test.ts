@@ -1,15 +1,15 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestSolAirdrop, startLiteSvmRpc } from '@idlegrid/chain';
+import { requestSolAirdrop } from '@idlegrid/chain';
 import { toAddress } from '@idlegrid/domain';
 import { generateKeypair, signAgentMessage, signBytes, type Keypair } from '@idlegrid/protocol';
-import { acquireTestPostgres, createTestSchema } from '@idlegrid/store/testing';
 import { loadCloudConfig } from '../config.ts';
 import { startCloud, type RunningCloud } from '../server.ts';
 import { FakeInspector } from '../testing/fake-inspector.ts';
+import { startReplicaBackends, type ReplicaBackends } from '../testing/replica-backends.ts';
 import { TestAgent, until } from '../testing/test-agent.ts';
 
 /**
@@ -20,10 +20,7 @@ import { TestAgent, until } from '../testing/test-agent.ts';
  * leader goes away, the follower takes over, and the lease runs on, is released and settles once.
  */
 describe('control-plane replicas on PostgreSQL', () => {
-  let pgServer: { url: string; stop(): Promise<void> };
-  let schema: { url: string; drop(): Promise<void> };
-  let chain: { url: string; close(): Promise<void> };
-  let authorityFile: string;
+  let shared: ReplicaBackends;
   const inspector = new FakeInspector();
   const deposed: string[] = [];
   let a: RunningCloud | undefined;
@@ -32,28 +29,20 @@ describe('control-plane replicas on PostgreSQL', () => {
   const start = async (): Promise<RunningCloud> => {
     const dataDir = await mkdtemp(join(tmpdir(), 'idlegrid-replica-'));
     const config = loadCloudConfig({ IDLEGRID_VERIFY_CPU_N: '16' }, {
-      port: 0, dataDir, databaseUrl: schema.url, chain: chain.url, authority: authorityFile, settleSeconds: 2, leaseTickSeconds: 0.5,
+      port: 0, dataDir, databaseUrl: shared.databaseUrl, chain: shared.chainUrl, authority: shared.authorityFile, settleSeconds: 2, leaseTickSeconds: 0.5,
       heartbeatSeconds: 1, flushSeconds: 1, nodeLossSeconds: 6, logLevel: 'silent',
     });
     return startCloud(config, { logger: pino({ level: process.env['TEST_LOG'] ?? 'silent' }), inspector, onDeposed: (reason) => deposed.push(reason) });
   };
 
   beforeAll(async () => {
-    pgServer = await acquireTestPostgres();
-    schema = await createTestSchema(pgServer.url);
-    chain = await startLiteSvmRpc();
-    const authority = generateKeypair();
-    authorityFile = join(await mkdtemp(join(tmpdir(), 'idlegrid-authority-')), 'authority.json');
-    await writeFile(authorityFile, JSON.stringify(Array.from(authority.secretKey)));
-    await requestSolAirdrop(chain.url, toAddress(authority.address), 10_000_000_000n);
+    shared = await startReplicaBackends();
   }, 60_000);
 
   afterAll(async () => {
     await b?.close();
     await a?.close();
-    await chain.close();
-    await schema.drop();
-    await pgServer.stop();
+    await shared.stop();
   });
 
   const json = async (res: Response): Promise<Record<string, unknown>> => (await res.json()) as Record<string, unknown>;
@@ -113,7 +102,7 @@ describe('control-plane replicas on PostgreSQL', () => {
     const challenge = await get(b, `/v1/auth/challenge?wallet=${buyer.address}`);
     const issued = await json(await post(b, '/v1/auth/keys', { wallet: buyer.address, nonce: challenge['nonce'], signature: signBytes(buyer, String(challenge['message'])) }));
     const key = String(issued['apiKey']);
-    await requestSolAirdrop(chain.url, toAddress(buyer.address), 1_000_000_000n);
+    await requestSolAirdrop(shared.chainUrl, toAddress(buyer.address), 1_000_000_000n);
     await a.ledger.mintTo({ id: `seed-${buyer.address}`, memo: 'idlegrid:emit:test-seed', mints: [{ to: buyer.address, amount: 20_000_000n }], mint: 'IO' });
     const deposit = await post(b, '/v1/wallet/deposits', { transaction: await a.ledger.buildDepositTransaction(buyer, 'IO', 20_000_000n), token: 'IO' }, key);
     expect(deposit.status).toBe(201);
