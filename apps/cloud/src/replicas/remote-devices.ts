@@ -204,6 +204,7 @@ export class RemoteDevices {
   }
 
   private async flush(): Promise<void> {
+    if (this.downs.size + this.ups.size + this.standings.size + this.moves.size === 0) return;
     const { bus, self } = this.o;
     const out: BusMessage[] = [
       ...splitMessages([...this.downs].map(([id, seen]) => ({ id, seen })), (devices) => ({ t: 'down' as const, from: self, devices }), bus.maxBytes),
