@@ -37,17 +37,24 @@ interface FakeNode {
   stopped: boolean;
 }
 
-/** A launcher whose nodes start when `gate` (per call) allows and exit when told. */
+/**
+ * A launcher whose nodes start when their gate allows and exit when told. Gates are keyed
+ * `<leaseId> <role>` and used once, so concurrent leases cannot take each other's gate.
+ */
 class FakeLauncher {
   readonly events: string[] = [];
   readonly nodes: FakeNode[] = [];
-  gates: Array<Promise<void>> = [];
+  readonly gates = new Map<string, Promise<void>>();
   failWith: Error | null = null;
+  private launches = 0;
 
   launch = async (request: NodeRequest): Promise<LaunchedNode> => {
-    const n = this.nodes.length + 1;
+    const n = ++this.launches;
     this.events.push(`start ${request.leaseId} ${request.role} #${n}`);
-    await (this.gates.shift() ?? Promise.resolve());
+    const key = `${request.leaseId} ${request.role}`;
+    const gate = this.gates.get(key);
+    this.gates.delete(key);
+    await (gate ?? Promise.resolve());
     if (this.failWith) throw this.failWith;
     const exited = deferred<string>();
     const node: FakeNode = { request, exit: exited.resolve, stopped: false };
@@ -107,7 +114,7 @@ describe('LeaseRuntime: per-lease order', () => {
   it('runs assign → release → assign of one lease strictly in order while another lease goes ahead', async () => {
     const rt = await runtime();
     const slowHead = deferred<void>();
-    launcher.gates = [slowHead.promise];
+    launcher.gates.set(`${L1} head`, slowHead.promise);
     const ops = [
       rt.assign(assign(L1, 'head')),
       rt.release({ type: 'release', leaseId: L1, reason: 'the head was lost; re-forming the cluster' }),
@@ -119,10 +126,13 @@ describe('LeaseRuntime: per-lease order', () => {
     slowHead.resolve();
     await Promise.all(ops);
     expect(statesOf(L1)).toEqual(['starting', 'joined', 'stopped', 'starting', 'joined']);
-    expect(launcher.events.filter((e) => e.includes(L1))).toEqual([
-      `start ${L1} head #1`, `joined ${L1} head #1`, `stop ${L1} head #1`, `start ${L1} worker #3`, `joined ${L1} worker #3`,
+    // Launch numbers show order only within L1: L2's launch may come before or after L1's head.
+    const l1Events = launcher.events.filter((e) => e.includes(L1));
+    expect(l1Events.map((e) => e.replace(/ #\d+$/, ''))).toEqual([
+      `start ${L1} head`, `joined ${L1} head`, `stop ${L1} head`, `start ${L1} worker`, `joined ${L1} worker`,
     ]);
-    expect(rt.get(L1)).toMatchObject({ role: 'worker', state: 'joined', rayNodeId: 'node-3' });
+    const workerLaunch = /#(\d+)$/.exec(l1Events[3] ?? '')?.[1];
+    expect(rt.get(L1)).toMatchObject({ role: 'worker', state: 'joined', rayNodeId: `node-${workerLaunch ?? '?'}` });
     await rt.stop();
   });
 
@@ -213,6 +223,22 @@ describe('LeaseRuntime: resources and usage', () => {
     await rt.stop();
   });
 
+  it('gives leases that start at the same moment distinct port blocks even while the host check is slow', async () => {
+    let checks = 0;
+    const rt = await runtime({
+      portsFree: async () => {
+        checks++;
+        await new Promise((r) => setTimeout(r, 5));
+        return true;
+      },
+    });
+    const L3 = leaseId('lse_00000000000000000003');
+    await Promise.all([rt.assign(assign(L1, 'worker')), rt.assign(assign(L2, 'worker')), rt.assign(assign(L3, 'worker'))]);
+    expect(new Set(launcher.nodes.map((n) => n.request.ports.base))).toEqual(new Set([30_000, 30_200, 30_400]));
+    expect(checks).toBe(3);
+    await rt.stop();
+  });
+
   it('counts cumulative slot-seconds per lease: GPUs, or CPUs for the cpu class, across re-assignments', async () => {
     const rt = await runtime();
     await rt.assign(assign(L1, 'head', { resources: { gpus: 0, cpus: 3 } }));
@@ -245,7 +271,7 @@ describe('LeaseRuntime: resources and usage', () => {
   it('stops a node that finished starting after stop() was called', async () => {
     const rt = await runtime();
     const gate = deferred<void>();
-    launcher.gates = [gate.promise];
+    launcher.gates.set(`${L1} head`, gate.promise);
     const pending = rt.assign(assign(L1, 'head'));
     await Promise.resolve();
     const stopping = rt.stop();

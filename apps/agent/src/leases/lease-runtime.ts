@@ -107,6 +107,8 @@ function slotsOf(spec: LeaseSpec): number {
 export class LeaseRuntime {
   private readonly entries = new Map<LeaseId, Entry>();
   private readonly queue = new KeyedQueue<LeaseId>();
+  /** Port blocks are chosen one lease at a time, so concurrent starts never see the same block as unused. */
+  private readonly portChoice = new KeyedQueue<'ports'>();
   /** GPU-seconds of finished runs, per lease, for the cumulative heartbeat figure. */
   private readonly billedSeconds = new Map<LeaseId, number>();
   private readonly now: () => number;
@@ -256,18 +258,21 @@ export class LeaseRuntime {
       const nodeIp = this.options.nodeIp();
       if (nodeIp === null) throw new Error('the agent does not know its IP address yet (set IDLEGRID_NODE_IP)');
       entry.gpuIndices = this.allocateGpus(spec.gpus);
-      entry.portBlock = await choosePortBlock({
-        base: this.options.portBase,
-        size: this.options.portBlockSize ?? PORT_BLOCK_SIZE,
-        inUse: new Set([...this.entries.values()].flatMap((e) => (e.portBlock ? [e.portBlock.ports.base] : []))),
-        isFree: this.options.portsFree ?? portsFreeOnHost,
-        ...(this.claim ? { claim: this.claim } : {}),
+      const portBlock = await this.portChoice.run('ports', async () => {
+        entry.portBlock = await choosePortBlock({
+          base: this.options.portBase,
+          size: this.options.portBlockSize ?? PORT_BLOCK_SIZE,
+          inUse: new Set([...this.entries.values()].flatMap((e) => (e.portBlock ? [e.portBlock.ports.base] : []))),
+          isFree: this.options.portsFree ?? portsFreeOnHost,
+          ...(this.claim ? { claim: this.claim } : {}),
+        });
+        return entry.portBlock;
       });
       await mkdir(entry.leaseDir, { recursive: true, mode: 0o700 });
       await mkdir(this.leasesDir, { recursive: true, mode: 0o700 });
       const node = await this.options.launcher({
         leaseId, role: spec.role, headGcsAddress: spec.headGcsAddress, token: spec.token, cpus: spec.cpus, gpus: spec.gpus,
-        gpuIndices: entry.gpuIndices, ports: entry.portBlock.ports, leaseDir: entry.leaseDir, nodeIp,
+        gpuIndices: entry.gpuIndices, ports: portBlock.ports, leaseDir: entry.leaseDir, nodeIp,
       });
       entry.node = node;
       if (this.closed) {
@@ -279,7 +284,7 @@ export class LeaseRuntime {
       entry.endpoint = node.endpoint;
       entry.joinedAtMs = this.now();
       this.options.logger.info(
-        { leaseId, role: spec.role, rayNodeId: node.rayNodeId, endpoint: node.endpoint, ports: entry.portBlock.ports.base, startMs: entry.joinedAtMs - startedAt },
+        { leaseId, role: spec.role, rayNodeId: node.rayNodeId, endpoint: node.endpoint, ports: portBlock.ports.base, startMs: entry.joinedAtMs - startedAt },
         'Ray node joined',
       );
       this.report(entry);
