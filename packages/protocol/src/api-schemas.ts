@@ -43,6 +43,10 @@ const regionList = () =>
     .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
     .pipe(z.array(regionSchema).max(32));
 
+/** Devices GET /v1/supply lists unless asked otherwise, and the most it lists. */
+export const SUPPLY_LIST_DEFAULT = 100;
+export const SUPPLY_LIST_MAX = 1000;
+
 export const supplyQuerySchema = z.object({
   gpu: z
     .string()
@@ -53,6 +57,13 @@ export const supplyQuerySchema = z.object({
   region: regionList().optional().describe('one or more regions, comma-separated or repeated'),
   minTier: tierSchema.optional(),
   maxPrice: decimalSchema.optional().describe('USD per GPU-hour'),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(SUPPLY_LIST_MAX)
+    .default(SUPPLY_LIST_DEFAULT)
+    .describe(`how many of the cheapest matching devices to list (0: none); groups and totals always cover every match. Default ${SUPPLY_LIST_DEFAULT}`),
 });
 export type SupplyQuery = z.infer<typeof supplyQuerySchema>;
 
@@ -101,7 +112,7 @@ export const supplyGroupSchema = z.object({
 
 export const supplyResponseSchema = z.object({
   groups: z.array(supplyGroupSchema),
-  devices: z.array(deviceViewSchema),
+  devices: z.array(deviceViewSchema).describe('the cheapest matching devices, at most `limit`; totals.devices says how many match'),
   totals: z.object({ devices: z.number().int(), freeSlots: z.number().int() }),
 });
 export type SupplyResponse = z.infer<typeof supplyResponseSchema>;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseGpuModel, TIERS } from '@idlegrid/domain';
-import type { QuoteResponse, SupplyResponse } from '@idlegrid/protocol';
+import { SUPPLY_LIST_DEFAULT, SUPPLY_LIST_MAX, type QuoteResponse, type SupplyResponse } from '@idlegrid/protocol';
 import { loadCloudConfig, startCloud } from '@idlegrid/cloud';
 import { CloudClient } from '../cloud-client.ts';
 import { resolveCloudUrl } from '../home.ts';
@@ -25,6 +25,7 @@ interface SearchOptions {
   region?: string[];
   minTier?: string;
   maxPrice?: string;
+  limit?: string;
 }
 
 export function addCloudCommands(program: Command, globals: () => GlobalOptions): Command {
@@ -70,6 +71,7 @@ export function addCloudCommands(program: Command, globals: () => GlobalOptions)
     .option('--region <region...>', 'one or more regions')
     .option('--min-tier <tier>', `minimum supplier tier (${TIERS.join(' < ')})`)
     .option('--max-price <usd>', 'maximum USD per GPU-hour')
+    .option('--limit <n>', `how many of the cheapest devices to list, 0 to ${SUPPLY_LIST_MAX} (totals always count every match)`, String(SUPPLY_LIST_DEFAULT))
     .action(async (opts: SearchOptions) => {
       const g = globals();
       const model = parseGpuModel(opts.gpu);
@@ -79,6 +81,7 @@ export function addCloudCommands(program: Command, globals: () => GlobalOptions)
         region: opts.region,
         minTier: opts.minTier,
         maxPrice: opts.maxPrice,
+        limit: opts.limit,
       });
       const wanted = opts.count === undefined ? undefined : Number(opts.count);
       const enough = wanted === undefined ? undefined : supply.totals.freeSlots >= wanted;
@@ -96,7 +99,7 @@ export function addCloudCommands(program: Command, globals: () => GlobalOptions)
 }
 
 function renderSupply(s: SupplyResponse, wanted: number | undefined): string {
-  if (s.devices.length === 0) return 'No matching GPU slots are online right now. Try another region, a higher --max-price or a lower --min-tier.';
+  if (s.totals.devices === 0) return 'No matching GPU slots are online right now. Try another region, a higher --max-price or a lower --min-tier.';
   const rows = s.devices.map((d) => [
     d.id.slice(0, 8),
     d.gpuModel,
@@ -107,7 +110,8 @@ function renderSupply(s: SupplyResponse, wanted: number | undefined): string {
     d.verified ? 'yes' : 'no',
     d.hardware.gpus[0]?.name ?? d.hardware.cpu.model,
   ]);
-  const footer = `${s.totals.devices} device(s), ${s.totals.freeSlots} free slot(s)` +
+  const listed = s.devices.length < s.totals.devices ? ` (the ${s.devices.length} cheapest listed; --limit to see more)` : '';
+  const footer = `${s.totals.devices} device(s)${listed}, ${s.totals.freeSlots} free slot(s)` +
     (wanted === undefined ? '' : s.totals.freeSlots >= wanted ? ` — enough for ${wanted}` : ` — not enough for ${wanted}`);
   return `${table(['DEVICE', 'GPU', 'FREE', 'REGION', 'USD/GPU-H', 'TIER', 'VERIFIED', 'HARDWARE'], rows)}\n${footer}`;
 }

@@ -50,7 +50,7 @@ export function BookPage() {
   }, [available, form.gpu]);
 
   const body = useMemo(() => (form.gpu ? toRequest(form) : null), [form]);
-  const liveSlots = available?.devices.filter((d) => d.gpuModel === form.gpu).reduce((n, d) => n + d.freeSlots, 0) ?? 0;
+  const liveSlots = available?.groups.filter((g) => g.gpuModel === form.gpu).reduce((n, g) => n + g.freeSlots, 0) ?? 0;
   useEffect(() => {
     if (!body) return;
     const controller = new AbortController();
