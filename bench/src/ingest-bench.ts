@@ -9,10 +9,10 @@
 // Options: --devices N (default 1000), --heartbeat-seconds S (default 10), --seconds S (measuring
 // window, default 30), --processes P (virtual-agent processes, default ⌈N/8000⌉),
 // --connect-rate R (new sessions per second while ramping, default 1000), --no-supply (time only
-// quotes: GET /v1/supply lists every device, so it loads the control plane in proportion to N),
+// quotes: GET /v1/supply filters and sorts every device, so it loads the control plane in proportion to N),
 // --replicas R (default 1: R control-plane replicas on a private PostgreSQL and one LiteSVM
 // JSON-RPC chain, the devices split evenly among them; the API is timed on the first, which
-// lists every device; message rates and the lag histogram are summed over all of them).
+// knows every device; message rates and the lag histogram are summed over all of them).
 import os from 'node:os';
 import {
   acceptedMessages, AgentFleet, ApiProbe, createApiKey, histogramQuantile, intOption, processStats, quantile, scrapeMetrics,

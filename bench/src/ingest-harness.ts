@@ -133,7 +133,7 @@ export async function createApiKey(url: string): Promise<string> {
 
 /**
  * Times POST /v1/quotes every `everyMs` and GET /v1/supply every fifth round, until stopped. Supply
- * is rarer because its answer lists every verified device (O(devices) to build and send).
+ * is rarer because it still filters and sorts every verified device (it lists the 100 cheapest).
  */
 export class ApiProbe {
   readonly supplyMs: number[] = [];
