@@ -16,7 +16,7 @@
 import os from 'node:os';
 import {
   acceptedMessages, AgentFleet, ApiProbe, createApiKey, histogramQuantile, intOption, processStats, quantile, scrapeMetrics,
-  startCloudProcess, sumMetrics, waitFor, type CloudProcess,
+  startCloudProcess, sumMetrics, waitForCount, type CloudProcess,
 } from './ingest-harness.ts';
 import { startReplicaBackends } from '../../apps/cloud/src/testing/replica-backends.ts';
 
@@ -58,8 +58,13 @@ try {
     return { ...all[0]!, online: all.reduce((n, t) => n + t.online, 0), verifyAnswered: all.reduce((n, t) => n + t.verifyAnswered, 0), wheelLateMs: Math.max(...all.map((t) => t.wheelLateMs)), errors: Object.assign({}, ...all.map((t) => t.errors)) as Record<string, number> };
   };
   const agents = { totals, pids: () => fleets.flatMap((f) => f.pids) };
-  await waitFor(() => agents.totals().online >= devices, Math.max((devices / connectRate) * 4_000, devices * 25) + 120_000, `${devices} devices online`).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}; virtual agents: ${JSON.stringify(agents.totals())}`);
+  const rampLimitMs = Math.max((devices / connectRate) * 4_000, devices * 25) + 120_000;
+  await waitForCount(() => agents.totals().online, devices, { timeoutMs: rampLimitMs, stallMs: 60_000, what: `${devices} devices online` }).catch(async (err: unknown) => {
+    const health = await fetch(`${cloud.url}/healthz`, { signal: AbortSignal.timeout(5_000) }).then(
+      async (res) => `${res.status} ${await res.text()}`,
+      (e: unknown) => `no answer (${(e as Error).message})`,
+    );
+    throw new Error(`${(err as Error).message}; virtual agents: ${JSON.stringify(agents.totals())}; the control plane's /healthz: ${health}`);
   });
   const rampSeconds = (performance.now() - rampStarted) / 1000;
   log(`all ${devices} online after ${rampSeconds.toFixed(1)} s; settling for one heartbeat period…`);

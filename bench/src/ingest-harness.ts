@@ -275,6 +275,26 @@ export async function waitFor(check: () => boolean, timeoutMs: number, what: str
   }
 }
 
+/**
+ * Waits until `count()` reaches `target`; gives up when it has not grown for `stallMs` (the
+ * control plane stopped taking sessions) or after `timeoutMs` in all.
+ */
+export async function waitForCount(count: () => number, target: number, o: { timeoutMs: number; stallMs: number; what: string }): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  let best = count();
+  let grewAt = Date.now();
+  while (count() < target) {
+    const now = Date.now();
+    if (count() > best) {
+      best = count();
+      grewAt = now;
+    }
+    if (now > deadline) throw new Error(`timed out waiting for ${o.what} (${best} reached)`);
+    if (now - grewAt > o.stallMs) throw new Error(`gave up waiting for ${o.what}: stuck at ${best} for ${Math.round(o.stallMs / 1000)} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** The positive integer after `flag` (also `flag=N`) in argv, or `fallback`. */
 export function intOption(argv: readonly string[], flag: string, fallback: number, name: string): number {
   const i = argv.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
