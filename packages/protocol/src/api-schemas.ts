@@ -60,10 +60,10 @@ export const supplyQuerySchema = z.object({
   limit: z.coerce
     .number()
     .int()
-    .min(0)
+    .min(1) // like every limit here: from 1, so that an empty `?limit=` (coerced to 0) is refused
     .max(SUPPLY_LIST_MAX)
     .default(SUPPLY_LIST_DEFAULT)
-    .describe(`how many of the cheapest matching devices to list (0: none); groups and totals always cover every match. Default ${SUPPLY_LIST_DEFAULT}`),
+    .describe(`how many of the cheapest matching devices to list; groups and totals always cover every match. Default ${SUPPLY_LIST_DEFAULT}`),
 });
 export type SupplyQuery = z.infer<typeof supplyQuerySchema>;
 

@@ -71,7 +71,7 @@ export function addCloudCommands(program: Command, globals: () => GlobalOptions)
     .option('--region <region...>', 'one or more regions')
     .option('--min-tier <tier>', `minimum supplier tier (${TIERS.join(' < ')})`)
     .option('--max-price <usd>', 'maximum USD per GPU-hour')
-    .option('--limit <n>', `how many of the cheapest devices to list, 0 to ${SUPPLY_LIST_MAX} (totals always count every match)`, String(SUPPLY_LIST_DEFAULT))
+    .option('--limit <n>', `how many of the cheapest devices to list, 1 to ${SUPPLY_LIST_MAX} (totals always count every match)`, String(SUPPLY_LIST_DEFAULT))
     .action(async (opts: SearchOptions) => {
       const g = globals();
       const model = parseGpuModel(opts.gpu);

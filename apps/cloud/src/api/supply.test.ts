@@ -43,11 +43,11 @@ describe('GET /v1/supply limit', () => {
     expect(prices.at(-1)).toBe(0.01 + (SUPPLY_LIST_DEFAULT - 1) * 0.001);
   });
 
-  it('lists exactly `limit` devices, none with limit=0, and every match when the limit is above it', async () => {
+  it('lists exactly `limit` devices, and every match when the limit is above it', async () => {
     expect((await supply('?limit=7')).body.devices.map((d) => d.pricePerGpuHour)).toEqual(['0.01', '0.011', '0.012', '0.013', '0.014', '0.015', '0.016']);
-    const none = (await supply('?limit=0')).body;
-    expect(none.devices).toEqual([]);
-    expect(none.totals.devices).toBe(150);
+    const one = (await supply('?limit=1')).body;
+    expect(one.devices.map((d) => d.pricePerGpuHour)).toEqual(['0.01']);
+    expect(one.totals.devices).toBe(150);
     expect((await supply(`?limit=${SUPPLY_LIST_MAX}`)).body.devices).toHaveLength(150);
   });
 
@@ -59,8 +59,8 @@ describe('GET /v1/supply limit', () => {
     expect(body.devices.every((d) => d.region === 'eu-central')).toBe(true);
   });
 
-  it('refuses a limit that is not a whole number from 0 to the maximum with a coded 400', async () => {
-    for (const bad of ['-1', String(SUPPLY_LIST_MAX + 1), '2.5', 'all']) {
+  it('refuses a limit that is not a whole number from 1 to the maximum, or empty, with a coded 400', async () => {
+    for (const bad of ['', '0', '-1', String(SUPPLY_LIST_MAX + 1), '2.5', 'all']) {
       const { status, body } = await supply(`?limit=${bad}`);
       expect([bad, status, body.error?.code]).toEqual([bad, 400, 'VALIDATION_FAILED']);
     }

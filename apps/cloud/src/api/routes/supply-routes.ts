@@ -71,6 +71,5 @@ function summarize(devices: LiveDevice[], limit: number): SupplyResponse {
 }
 
 function cheapest(devices: LiveDevice[], limit: number): LiveDevice[] {
-  if (limit === 0) return [];
   return devices.sort(byPriceThenId).slice(0, limit);
 }
