@@ -35,6 +35,7 @@ export interface ErrorContexts {
   LEASE_BUSY: { id: string };
   INSUFFICIENT_ESCROW: { needed: string; available: string; missing: string; wallet: string };
   CLUSTER_NOT_READY: { id: string; state: string };
+  CLUSTER_ENDED: { id: string; state: string };
   RAY_UNREACHABLE: { id: string; reason: string };
   CLOUD_UNREACHABLE: { url: string; reason: string };
   CLOUD_ERROR: { status: number; code: string; message: string };
@@ -98,6 +99,7 @@ export const ERROR_MESSAGES: { readonly [C in ErrorCode]: string } = {
   LEASE_BUSY: 'Cluster $id is being changed by another request; retry in a moment',
   INSUFFICIENT_ESCROW: 'This needs $needed IO in escrow but wallet $wallet has $available IO: deposit at least $missing IO more (`idlegrid wallet deposit --amount $missing --token IO`, or USDC with --token USDC; `idlegrid wallet airdrop` first on the embedded network)',
   CLUSTER_NOT_READY: 'Cluster $id is $state; its Ray head is not reachable yet (wait with `idlegrid cloud status $id`)',
+  CLUSTER_ENDED: 'Cluster $id is $state: its Ray nodes are stopped for good. Book a new cluster with `idlegrid cloud deploy`',
   RAY_UNREACHABLE: 'The Ray head of cluster $id did not answer ($reason)',
   CLOUD_UNREACHABLE: 'Cannot reach the idlegrid cloud at $url ($reason). Is it running? Start one with `idlegrid up` or pass --cloud URL',
   CLOUD_ERROR: 'The cloud answered $status $code: $message',
@@ -158,6 +160,7 @@ export const ERROR_HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
   LEASE_BUSY: 409,
   INSUFFICIENT_ESCROW: 402,
   CLUSTER_NOT_READY: 409,
+  CLUSTER_ENDED: 410,
   RAY_UNREACHABLE: 502,
   CLOUD_UNREACHABLE: 503,
   CLOUD_ERROR: 502,

@@ -23,7 +23,7 @@ export function addClusterCommands(cloud: Command, globals: () => GlobalOptions)
       let cluster = await api.post<ClusterView>('/v1/clusters', clusterRequestFromFlags(flags), true);
       if (flags.wait) cluster = await waitFor(api, cluster.id, (c) => c.state === 'ready' || TERMINAL.has(c.state), Number(flags.timeout), g);
       if (flags.wait && cluster.state !== 'ready') {
-        throw new IdlegridError('CLUSTER_NOT_READY', { id: cluster.id, state: `${cluster.state}${cluster.failureReason ? ` (${cluster.failureReason})` : ''}` });
+        throw new IdlegridError('CLUSTER_ENDED', { id: cluster.id, state: `${cluster.state}${cluster.failureReason ? ` (${cluster.failureReason})` : ''}` });
       }
       emit(g, cluster, () => renderCluster(cluster, api.baseUrl));
     });

@@ -50,9 +50,13 @@ export async function runDemo(cloudUrl: string, env: NodeJS.ProcessEnv, g: Globa
   const started = Date.now();
   let cluster = await api.post<ClusterView>('/v1/clusters', { gpu: 'cpu', count: 2, hours: 0.25, topology: 'spread', name: 'demo' }, true);
   while (cluster.state !== 'ready') {
-    if (cluster.state === 'failed' || cluster.state === 'ended' || Date.now() - started > 300_000) {
+    if (cluster.state === 'failed' || cluster.state === 'ended') {
       bar.done();
-      throw new IdlegridError('CLUSTER_NOT_READY', { id: cluster.id, state: cluster.state });
+      throw new IdlegridError('CLUSTER_ENDED', { id: cluster.id, state: cluster.state });
+    }
+    if (Date.now() - started > 300_000) {
+      bar.done();
+      throw new IdlegridError('CLUSTER_NOT_READY', { id: cluster.id, state: `${cluster.state} after 300 s` });
     }
     const joined = cluster.nodes.filter((n) => n.state === 'joined').length;
     bar.update(`${cluster.id}: ${cluster.state} (${joined}/2 nodes joined)`);

@@ -123,4 +123,17 @@ describe('Ray proxy', () => {
     });
     expect(first).toBe('hello /api/jobs/j1/logs/tail true false');
   });
+
+  // Last: it releases the cluster.
+  it('answers 410 CLUSTER_ENDED, not "wait", once the cluster is released, though its head address is still on record', async () => {
+    await setHead(upstreamUrl);
+    const auth = { authorization: `Bearer ${ownerKey}` };
+    expect((await fetch(`${cloud.url}/v1/clusters/${leaseId}/release`, { method: 'POST', headers: auth })).status).toBe(200);
+    const before = seen.length;
+    const res = await fetch(`${cloud.url}/v1/clusters/${leaseId}/ray/api/jobs/`, { headers: auth });
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect([res.status, body.error.code]).toEqual([410, 'CLUSTER_ENDED']);
+    expect(body.error.message).toContain('idlegrid cloud deploy');
+    expect(seen).toHaveLength(before);
+  });
 });

@@ -64,9 +64,10 @@ export class RayProxy {
     const lease = await this.leases.owned(id, wallet);
     const endpoint = await this.headEndpoint(lease);
     const url = target === 'ray' ? endpoint?.dashboardUrl : endpoint?.serveUrl;
-    if (!url || lease.state === 'ended' || lease.state === 'failed' || lease.state === 'releasing') {
-      throw new IdlegridError('CLUSTER_NOT_READY', { id, state: lease.state });
+    if (lease.state === 'ended' || lease.state === 'failed' || lease.state === 'releasing') {
+      throw new IdlegridError('CLUSTER_ENDED', { id, state: lease.state });
     }
+    if (!url) throw new IdlegridError('CLUSTER_NOT_READY', { id, state: lease.state });
     return { base: new URL(url), token: target === 'ray' ? lease.rayToken : null };
   }
 
