@@ -267,14 +267,6 @@ export class AgentFleet {
 }
 
 /** Resolves when `check` holds, polling every 250 ms; rejects after `timeoutMs`. */
-export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 /**
  * Waits until `count()` reaches `target`; gives up when it has not grown for `stallMs` (the
  * control plane stopped taking sessions) or after `timeoutMs` in all.
@@ -283,10 +275,10 @@ export async function waitForCount(count: () => number, target: number, o: { tim
   const deadline = Date.now() + o.timeoutMs;
   let best = count();
   let grewAt = Date.now();
-  while (count() < target) {
+  for (let current = best; current < target; current = count()) {
     const now = Date.now();
-    if (count() > best) {
-      best = count();
+    if (current > best) {
+      best = current;
       grewAt = now;
     }
     if (now > deadline) throw new Error(`timed out waiting for ${o.what} (${best} reached)`);

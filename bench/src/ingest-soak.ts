@@ -10,7 +10,7 @@
 import os from 'node:os';
 import {
   acceptedMessages, AgentFleet, ApiProbe, createApiKey, histogramQuantile, intOption, processStats, quantile, scrapeMetrics,
-  startCloudProcess, waitFor,
+  startCloudProcess, waitForCount,
 } from './ingest-harness.ts';
 
 const argv = process.argv.slice(2);
@@ -49,7 +49,7 @@ try {
   probe.start();
   const agents = new AgentFleet({ url: cloud.url, devices, heartbeatMs: heartbeatSeconds * 1000, processes, connectPerSecond: 400 });
   fleet = agents;
-  await waitFor(() => agents.totals().online >= devices, (devices / 400) * 4_000 + 60_000, `${devices} devices online`);
+  await waitForCount(() => agents.totals().online, devices, { timeoutMs: (devices / 400) * 4_000 + 60_000, stallMs: 60_000, what: `${devices} devices online` });
   log(`${devices} devices online; churning ${churnPct} % every ${CHURN_EVERY_MS / 1000} s for ${minutes} min`);
   const churnCount = Math.max(1, Math.round((devices * churnPct) / 100));
   churnTimer = setInterval(() => agents.churn(churnCount, 2000), CHURN_EVERY_MS);

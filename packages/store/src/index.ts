@@ -12,7 +12,7 @@ export type {
 export type { ApiKeyRecord, ApiKeysRepo, NewApiKey } from './repos/api-keys.ts';
 export type { AuthChallengeRecord, AuthChallengesRepo } from './repos/auth-challenges.ts';
 export type { EventListOptions, EventRecord, EventsRepo, NewEvent } from './repos/events.ts';
-export { ACTIVE_LEASE_STATES, ACTIVE_NODE_STATES } from './repos/leases.ts';
+export { ACTIVE_LEASE_STATES, ACTIVE_NODE_STATES, isWindingDown } from './repos/leases.ts';
 export type {
   LeaseListOptions, LeaseNodePatch, LeaseNodeRecord, LeaseNodeRole, LeaseNodeState, LeaseNotice, LeasePatch, LeaseRecord,
   LeasesRepo, LeaseState, LeaseTopology, NewLease, NewLeaseNode, NodeSeen,

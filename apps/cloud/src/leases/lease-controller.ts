@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { IdlegridError, newLeaseId, type Address, type DeviceId, type LeaseId } from '@idlegrid/domain';
 import type { ClusterRequest, LeaseStatusMessage } from '@idlegrid/protocol';
-import type { LeaseRecord } from '@idlegrid/store';
+import { isWindingDown, type LeaseRecord } from '@idlegrid/store';
 import type { LiveDevice } from '../live/device-registry.ts';
 import { toPlacementRequest } from '../scheduling/quote-view.ts';
 import { insufficientEscrow, leaseTermsHash } from '../settlement/lease-terms.ts';
@@ -109,7 +109,7 @@ export class LeaseController {
   async extend(id: LeaseId, buyer: Address, hours: number): Promise<LeaseRecord> {
     return this.locks.run(id, async () => {
       const lease = await this.owned(id, buyer);
-      if (lease.state === 'releasing' || lease.state === 'ended' || lease.state === 'failed') {
+      if (isWindingDown(lease.state)) {
         throw new IdlegridError('LEASE_NOT_ACTIVE', { id, state: lease.state });
       }
       const extraMs = Math.round(hours * 3_600_000);

@@ -1,7 +1,7 @@
 import type { DeviceId, LeaseId } from '@idlegrid/domain';
 import { rayEndpointSchema, type LeaseStatusMessage, type RayEndpoint } from '@idlegrid/protocol';
 import type { ClusterRequest } from '@idlegrid/protocol';
-import { ACTIVE_NODE_STATES, type LeaseNodeRecord, type LeaseRecord, type LeaseState } from '@idlegrid/store';
+import { ACTIVE_NODE_STATES, isWindingDown, type LeaseNodeRecord, type LeaseRecord, type LeaseState } from '@idlegrid/store';
 import { toPlacementRequest } from '../scheduling/quote-view.ts';
 import { addNodes, type LeaseControllerOptions } from './lease-types.ts';
 
@@ -21,7 +21,7 @@ export class LeaseReconciler {
   constructor(private readonly o: LeaseControllerOptions) {}
 
   async beginRelease(lease: LeaseRecord, reason: string): Promise<LeaseRecord> {
-    if (lease.state === 'releasing' || lease.state === 'ended' || lease.state === 'failed') return lease;
+    if (isWindingDown(lease.state)) return lease;
     const now = this.o.clock.now();
     const updated = await this.o.store.leases.update(lease.id, lease.version, {
       state: 'releasing',

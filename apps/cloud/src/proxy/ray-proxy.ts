@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import { IdlegridError, isIdlegridError, isLeaseId, type Address } from '@idlegrid/domain';
 import { rayEndpointSchema } from '@idlegrid/protocol';
-import type { LeaseRecord, Store } from '@idlegrid/store';
+import { isWindingDown, type LeaseRecord, type Store } from '@idlegrid/store';
 import type { AppEnv } from '../api/app-env.ts';
 import type { LeaseController } from '../leases/lease-controller.ts';
 
@@ -64,7 +64,7 @@ export class RayProxy {
     const lease = await this.leases.owned(id, wallet);
     const endpoint = await this.headEndpoint(lease);
     const url = target === 'ray' ? endpoint?.dashboardUrl : endpoint?.serveUrl;
-    if (lease.state === 'ended' || lease.state === 'failed' || lease.state === 'releasing') {
+    if (isWindingDown(lease.state)) {
       throw new IdlegridError('CLUSTER_ENDED', { id, state: lease.state });
     }
     if (!url) throw new IdlegridError('CLUSTER_NOT_READY', { id, state: lease.state });

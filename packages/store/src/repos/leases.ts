@@ -13,6 +13,11 @@ export const ACTIVE_LEASE_STATES: readonly LeaseState[] = Object.freeze([
   'requested', 'allocating', 'provisioning', 'ready', 'degraded', 'releasing',
 ] as const);
 
+/** Releasing, ended or failed: the buyer can no longer use, extend or release the cluster again. */
+export function isWindingDown(state: LeaseState): boolean {
+  return state === 'releasing' || state === 'ended' || state === 'failed';
+}
+
 export type LeaseNodeState = 'assigned' | 'starting' | 'joined' | 'lost' | 'released' | 'failed';
 /** Node states that hold the device's slots (and that heartbeats keep alive). */
 export const ACTIVE_NODE_STATES: readonly LeaseNodeState[] = Object.freeze(['assigned', 'starting', 'joined'] as const);
